@@ -1,0 +1,40 @@
+# Two commands: `make run` (set up and start the dashboard), `make test` (the whole suite).
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+DATA   ?= ./data
+PORT   ?= 5000
+
+.PHONY: run dev test lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/activate
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	TRADESTATS_DATA_DIR=$${TRADESTATS_DATA_DIR:-$(DATA)} $(BIN)/tradestats serve --demo --port $(PORT)
+
+dev: $(VENV)/.installed-run
+	TRADESTATS_DATA_DIR=$${TRADESTATS_DATA_DIR:-$(DATA)} $(BIN)/tradestats serve --dev --demo --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/http_serving.py
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,164 @@
+"""HTTP serving benchmark: the reference way (Flask dev server) vs `tradestats serve`.
+
+Starts the same app twice on this machine — once on Flask's dev server with
+``threaded=True, use_reloader=False`` as the reference app ran it (``tradestats serve
+--dev``; without the interactive debugger, which would only slow the baseline down), once
+with `tradestats serve` defaults (gunicorn gthread) — and loads each with wrk at 64 and 256
+connections on ``/api/health`` (liveness) and ``/api/info`` (a small JSON endpoint that
+reads the database). Prints req/s, p50/p99 latency, socket errors and non-2xx for both, and
+the ratios against the targets: >= 5x the dev server's req/s, p99 <= 1/3 of its p99, zero
+socket errors and zero non-2xx at 256 connections.
+
+Usage: python bench/http_serving.py [--duration 10] [--threads 2] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+ENDPOINTS = ("/api/health", "/api/info")
+CONNECTIONS = (64, 256)
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Run:
+    server: str
+    endpoint: str
+    connections: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    socket_errors: int
+    non_2xx: int
+    requests: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start(kind: str, data_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    args = [sys.executable, "-m", "tradestats.cli", "serve", "--port", str(port)]
+    if kind == "dev":
+        args.append("--dev")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRADESTATS_")}
+    env["TRADESTATS_DATA_DIR"] = str(data_dir)
+    proc = subprocess.Popen(args, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url + "/api/info", timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"{kind} server did not start; see {log}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def parse_latency(text: str, pct: str) -> float:
+    match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
+
+
+def wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, float]:
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+           "--latency", url]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": parse_latency(out, "50"),
+        "p99_ms": parse_latency(out, "99"),
+        "socket_errors": sum(int(g) for g in sock.groups()) if sock else 0,
+        "non_2xx": int(non2xx.group(1)) if non2xx else 0,
+        "requests": total,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
+        return 2
+
+    runs: list[Run] = []
+    with tempfile.TemporaryDirectory(prefix="tradestats-bench-") as tmp:
+        for kind in ("dev", "tradestats"):
+            data_dir = Path(tmp) / kind
+            data_dir.mkdir()
+            proc, url = start(kind, data_dir, Path(tmp) / f"{kind}.log")
+            try:
+                for endpoint in ENDPOINTS:
+                    wrk(url + endpoint, 16, 2, args.threads)  # warm-up
+                    for conns in CONNECTIONS:
+                        figures = wrk(url + endpoint, conns, args.duration, args.threads)
+                        runs.append(Run(kind, endpoint, conns, **figures))  # type: ignore[arg-type]
+                        time.sleep(1)
+            finally:
+                stop(proc)
+
+    print(f"\nwrk -t{args.threads} -d{args.duration}s, {os.cpu_count()} CPUs, same machine\n")
+    header = (f"{'endpoint':<12} {'conns':>5} | {'dev req/s':>9} {'p50':>8} {'p99':>8} "
+              f"{'err':>5} | {'ours req/s':>10} {'p50':>8} {'p99':>8} {'err':>5} | "
+              f"{'req/s x':>7} {'p99 /':>6}")
+    print(header)
+    print("-" * len(header))
+    ok = True
+    for endpoint in ENDPOINTS:
+        for conns in CONNECTIONS:
+            dev = next(r for r in runs if (r.server, r.endpoint, r.connections)
+                       == ("dev", endpoint, conns))
+            ours = next(r for r in runs if (r.server, r.endpoint, r.connections)
+                        == ("tradestats", endpoint, conns))
+            ratio = ours.rps / dev.rps if dev.rps else float("inf")
+            p99_ratio = dev.p99_ms / ours.p99_ms if ours.p99_ms else float("inf")
+            print(f"{endpoint:<12} {conns:>5} | {dev.rps:>9.0f} {dev.p50_ms:>7.1f}m "
+                  f"{dev.p99_ms:>7.1f}m {dev.socket_errors + dev.non_2xx:>5} | "
+                  f"{ours.rps:>10.0f} {ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m "
+                  f"{ours.socket_errors + ours.non_2xx:>5} | {ratio:>6.2f}x {p99_ratio:>5.1f}x")
+            if conns == 256:
+                ok &= ours.socket_errors == 0 and ours.non_2xx == 0
+            ok &= ratio >= 5 and p99_ratio >= 3
+    print("\n(err = socket errors + non-2xx; 'p99 /' = dev p99 / ours p99)")
+    print(f"targets (>= 5x req/s, p99 <= 1/3, zero errors at 256): {'MET' if ok else 'NOT MET'}")
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP layer: parse + validate -> call a service -> serialize. No business logic here."""

@@ -1,0 +1,71 @@
+"""The Flask application factory: wires blueprints, errors, metrics, logging, security."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, request
+from sqlalchemy.engine import Engine
+
+from tradestats.api import client_errors, health, pages
+from tradestats.api.health import LivenessResponder
+from tradestats.api.middleware import ROUTE_KEY, RequestObservability
+from tradestats.api.openapi import ApiSpec
+from tradestats.api.problems import register_error_handlers
+from tradestats.api.security import (
+    SECURITY_HEADERS,
+    check_auth,
+    check_body_limits,
+    cors_preflight,
+)
+from tradestats.config import Settings
+from tradestats.services import Services
+from tradestats.store.engine import build_engine
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
+    """Build the WSGI app for `settings`. No import-time side effects; no migrations here."""
+    app = Flask(__name__, static_folder="web", static_url_path="/static")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    services = Services(
+        settings=settings,
+        engine=engine if engine is not None else build_engine(settings),
+        redis=_redis_client(settings),
+        spec=ApiSpec(),
+    )
+    app.extensions["tradestats"] = services
+
+    _register_request_hooks(app, settings)
+    register_error_handlers(app)
+    app.register_blueprint(health.register(services))
+    app.register_blueprint(client_errors.register(services.spec))
+    app.register_blueprint(pages.bp)
+    app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
+        LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS
+    )
+    return app
+
+
+def _redis_client(settings: Settings) -> Any | None:
+    if not settings.redis_url:
+        return None
+    import redis
+
+    return redis.Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=1.0,
+        socket_timeout=1.0,
+        health_check_interval=15,
+        retry_on_timeout=False,
+    )
+
+
+def _register_request_hooks(app: Flask, settings: Settings) -> None:
+    @app.before_request
+    def _guard() -> Response | None:
+        rule = request.url_rule
+        if rule is not None:
+            request.environ[ROUTE_KEY] = rule.rule
+        return cors_preflight(settings) or check_body_limits(settings) or check_auth(settings)

@@ -1,0 +1,161 @@
+"""Command line: ``tradestats serve | db upgrade | health``.
+
+Options are generated from `tradestats.config.FIELDS`, so ``--help`` documents every
+setting with its environment variable, and the CLI and the environment cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from tradestats import __version__
+from tradestats.config import FIELDS, ConfigError, Settings
+
+_CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "list": str}
+
+
+def settings_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add one ``--option`` per setting (default None = take the environment's value)."""
+    for f in reversed(FIELDS):
+        if not f.cli:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{f.help} [env: {f.env}]"
+        if f.kind == "bool":
+            option = click.option(
+                f"{flag}/--no-{f.name.replace('_', '-')}", f.name, default=None, help=help_text
+            )
+        elif f.kind == "choice":
+            option = click.option(
+                flag,
+                f.name,
+                type=click.Choice(f.choices, case_sensitive=False),
+                default=None,
+                help=help_text,
+            )
+        else:
+            option = click.option(
+                flag,
+                f.name,
+                type=_CLICK_TYPES[f.kind],
+                default=None,
+                help=help_text,
+                metavar=f.kind.upper(),
+            )
+        func = option(func)
+    return func
+
+
+def load_settings(options: dict[str, Any]) -> Settings:
+    overrides = {k: v for k, v in options.items() if v is not None}
+    try:
+        return Settings.load(overrides=overrides)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="tradestats")
+def main() -> None:
+    """tradestats: a self-hosted trading stats dashboard."""
+
+
+@main.command()
+@click.option(
+    "--dev",
+    is_flag=True,
+    help="Flask's dev server (threaded, no reloader, loopback only). Not for production.",
+)
+@click.option(
+    "--debugger",
+    is_flag=True,
+    help="With --dev: enable Werkzeug's interactive debugger (loopback only).",
+)
+@settings_options
+def serve(dev: bool, debugger: bool, **options: Any) -> None:
+    """Run the dashboard (gunicorn on Linux/macOS, waitress on Windows).
+
+    Every option can also be set by the environment variable named in its help; a flag
+    wins over the environment. SIGTERM or Ctrl+C drains in-flight requests, then exits.
+    """
+    if debugger and not dev:
+        raise click.UsageError("--debugger: only available with --dev")
+    settings = load_settings(options)
+    from tradestats.server import serve as run_server
+
+    try:
+        code = run_server(settings, dev=dev, debugger=debugger)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    sys.exit(code)
+
+
+@main.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@settings_options
+def db_upgrade(**options: Any) -> None:
+    """Apply database migrations up to the latest revision."""
+    settings = load_settings(options)
+    from tradestats.store.engine import build_engine
+    from tradestats.store.migrate import current_revision, upgrade
+
+    engine = build_engine(settings)
+    try:
+        upgrade(engine)
+        click.echo(f"database at revision {current_revision(engine)}")
+    except Exception as exc:  # report any driver/migration error as one line
+        click.echo(f"error: migration failed: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        engine.dispose()
+
+
+@main.command()
+@click.argument("url", required=False)
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="Seconds to wait.")
+@settings_options
+def health(url: str | None, timeout: float, **options: Any) -> None:
+    """Print a server's health document and exit 0 (pass/warn) or 1 (fail/unreachable).
+
+    URL defaults to http://HOST:PORT/api/health of the current settings; pass
+    .../api/ready for readiness. TRADESTATS_TOKEN is sent as a bearer token if set.
+    """
+    import requests
+
+    settings = load_settings(options)
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
+    host = f"[{host}]" if ":" in host else host
+    target = url or f"http://{host}:{settings.port}/api/health"
+    headers = {"Accept": "application/health+json"}
+    if settings.token:
+        headers["Authorization"] = f"Bearer {settings.token}"
+    try:
+        resp = requests.get(target, headers=headers, timeout=timeout)
+    except requests.RequestException as exc:
+        click.echo(f"error: {target} unreachable: {exc}", err=True)
+        sys.exit(1)
+    try:
+        body = resp.json()
+        click.echo(json.dumps(body, indent=2))
+        status = body.get("status")
+    except ValueError:
+        click.echo(resp.text[:2000])
+        status = None
+    ok = resp.status_code == 200 and status in ("pass", "warn")
+    if not ok:
+        click.echo(f"unhealthy: HTTP {resp.status_code}, status {status!r}", err=True)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Trade journal: broker executions -> round trips (FIFO/LIFO/average cost)."""

@@ -1,0 +1,298 @@
+"""Production serving: gunicorn ``gthread`` workers on POSIX, waitress on Windows.
+
+Both drain in-flight requests on SIGTERM and SIGINT: the listening socket closes, every
+request already received is answered, then the process exits 0. A second SIGINT during
+the drain forces a quick exit (gunicorn). ``--dev`` is the only path to Flask's dev
+server, always threaded, never reloading, and only on a loopback address.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from tradestats.config import ConfigError, Settings, is_loopback
+from tradestats.telemetry.logs import configure_logging
+
+log = logging.getLogger("tradestats.server")
+
+WsgiApp = Callable[..., Iterable[bytes]]
+
+
+def bind_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def prepare_metrics_dir() -> str:
+    """A fresh per-run multiprocess metrics directory, exported for the workers.
+
+    Must run before anything imports ``tradestats.telemetry.metrics`` in this process.
+    """
+    path = tempfile.mkdtemp(prefix="tradestats-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    return path
+
+
+def migrate(settings: Settings) -> None:
+    """Apply Alembic migrations with a short-lived engine (disposed before workers fork)."""
+    from tradestats.store.engine import build_engine
+    from tradestats.store.kv import ensure_instance_id
+    from tradestats.store.migrate import upgrade
+
+    engine = build_engine(settings)
+    try:
+        upgrade(engine)
+        ensure_instance_id(engine)
+    finally:
+        engine.dispose()
+
+
+def serve(settings: Settings, *, dev: bool = False, debugger: bool = False) -> int:
+    """Run the server until SIGTERM/SIGINT; returns the process exit code."""
+    settings.require_safe_bind()
+    configure_logging(settings.log_level, settings.log_format)
+    if dev:
+        return _serve_dev(settings, debugger=debugger)
+    if settings.resolved_server == "gunicorn":
+        return _serve_gunicorn(settings)
+    return _serve_waitress(settings)
+
+
+# --- Flask dev server -------------------------------------------------------------------
+
+
+def _serve_dev(settings: Settings, *, debugger: bool) -> int:
+    if not is_loopback(settings.host):
+        raise ConfigError(
+            f"TRADESTATS_HOST: --dev serves only on a loopback address, not {settings.host}; "
+            "use the production server (drop --dev) to serve the network"
+        )
+    from tradestats.app import create_app
+
+    migrate(settings)
+    app = create_app(settings)
+    log.info(
+        "starting Flask dev server", extra={"bind": bind_address(settings.host, settings.port)}
+    )
+    # Debugger only on loopback (checked above) and only when asked for explicitly.
+    app.run(
+        host=settings.host,
+        port=settings.port,
+        debug=debugger,
+        use_reloader=False,
+        threaded=True,
+    )
+    return 0
+
+
+# --- gunicorn ---------------------------------------------------------------------------
+
+
+def _serve_gunicorn(settings: Settings) -> int:
+    from gunicorn.app.base import BaseApplication
+    from gunicorn.arbiter import Arbiter
+
+    metrics_dir = prepare_metrics_dir()
+    migrate(settings)
+
+    class GracefulArbiter(Arbiter):  # type: ignore[misc]
+        # gunicorn treats SIGINT as a quick shutdown; we drain on it like SIGTERM.
+        # A second SIGINT while draining still forces a quick exit.
+        def handle_int(self) -> None:
+            raise StopIteration
+
+    def on_starting(_server: Any) -> None:
+        for entry in os.listdir(metrics_dir):
+            os.unlink(os.path.join(metrics_dir, entry))
+
+    def post_worker_init(worker: Any) -> None:
+        # Ctrl+C reaches every process of the group: let workers drain on it too.
+        signal.signal(signal.SIGINT, worker.handle_exit)
+        configure_logging(settings.log_level, settings.log_format)
+
+    def child_exit(_server: Any, worker: Any) -> None:
+        from tradestats.telemetry.metrics import mark_process_dead
+
+        mark_process_dead(worker.pid)
+
+    class TradestatsGunicorn(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options: dict[str, Any] = {
+                "bind": [bind_address(settings.host, settings.port)],
+                "workers": settings.workers,
+                "worker_class": "gthread",
+                "threads": settings.threads,
+                "timeout": settings.timeout,
+                "graceful_timeout": settings.graceful_timeout,
+                "keepalive": settings.keepalive,
+                "max_requests": settings.max_requests,
+                "max_requests_jitter": settings.max_requests_jitter,
+                "backlog": 2048,
+                "worker_connections": 1000,
+                "preload_app": False,
+                "accesslog": None,  # one JSON line per request comes from the app
+                "errorlog": "-",
+                "loglevel": settings.log_level.lower(),
+                "proc_name": "tradestats",
+                "on_starting": on_starting,
+                "post_worker_init": post_worker_init,
+                "child_exit": child_exit,
+                "limit_request_line": 8190,
+            }
+            if os.path.isdir("/dev/shm"):  # noqa: S108 - RAM-backed heartbeat files
+                options["worker_tmp_dir"] = "/dev/shm"  # noqa: S108
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> WsgiApp:
+            from tradestats.app import create_app
+
+            return create_app(settings)
+
+        def run(self) -> None:
+            GracefulArbiter(self).run()
+
+    log.info(
+        "starting gunicorn",
+        extra={
+            "bind": bind_address(settings.host, settings.port),
+            "workers": settings.workers,
+            "threads": settings.threads,
+        },
+    )
+    try:
+        TradestatsGunicorn().run()
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+# --- waitress ---------------------------------------------------------------------------
+
+
+class InFlightCounter:
+    """WSGI middleware counting requests until their response iterable is closed."""
+
+    def __init__(self, app: WsgiApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self.count = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._lock:
+            self.count += 1
+        try:
+            result = self.app(environ, start_response)
+        except BaseException:
+            self._done()
+            raise
+        return _ClosingIterator(result, self._done)
+
+    def _done(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+class _ClosingIterator:
+    def __init__(self, inner: Iterable[bytes], on_close: Callable[[], None]) -> None:
+        self._inner = inner
+        self._on_close = on_close
+        self._closed = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._inner)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            close = getattr(self._inner, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self._on_close()
+
+
+def _serve_waitress(settings: Settings) -> int:
+    from waitress import wasyncore
+    from waitress.server import create_server
+
+    from tradestats.app import create_app
+
+    migrate(settings)
+    counted = InFlightCounter(create_app(settings))
+    server = create_server(
+        counted,
+        host=settings.host,
+        port=settings.port,
+        threads=settings.threads,
+        connection_limit=1000,
+        backlog=2048,
+        channel_timeout=max(settings.timeout, 30),
+        cleanup_interval=10,
+        ident="tradestats",
+        clear_untrusted_proxy_headers=True,
+    )
+    stopping = threading.Event()
+    deadline = [0.0]
+
+    def drained() -> bool:
+        if counted.count:
+            return False
+        channels = [c for c in server._map.values() if hasattr(c, "requests")]
+        # c.request: a request still being received; c.requests: received, not answered.
+        return all(
+            c.request is None and not c.requests and not c.total_outbufs_len for c in channels
+        )
+
+    def close_when_drained() -> None:
+        # Runs on the loop thread (via the trigger): only that thread may touch the map.
+        if drained() or time.monotonic() >= deadline[0]:
+            wasyncore.close_all(server._map)
+
+    def stop_accepting() -> None:
+        # Close only the listening socket; the trigger and open channels keep working.
+        server.accepting = False
+        wasyncore.dispatcher.close(server)
+
+    def watcher() -> None:
+        while server._map:
+            server.trigger.pull_trigger(close_when_drained)
+            time.sleep(0.05)
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        log.info("draining in-flight requests", extra={"signal": signum})
+        deadline[0] = time.monotonic() + settings.graceful_timeout
+        # Sockets are closed on the loop thread, between two select() calls: closing one
+        # here, inside an interrupted select(), makes its retry fail with EBADF.
+        server.trigger.pull_trigger(stop_accepting)
+        threading.Thread(target=watcher, name="drain-watcher", daemon=True).start()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if hasattr(signal, "SIGBREAK"):  # Windows console Ctrl+Break
+        signal.signal(signal.SIGBREAK, on_signal)
+
+    log.info(
+        "starting waitress",
+        extra={"bind": bind_address(settings.host, settings.port), "threads": settings.threads},
+    )
+    print(f"Serving on http://{bind_address(settings.host, settings.port)}", file=sys.stderr)
+    server.run()
+    server.task_dispatcher.shutdown(cancel_pending=False, timeout=settings.graceful_timeout)
+    log.info("stopped")
+    return 0

@@ -1,0 +1,111 @@
+"""SQLAlchemy engine and connection pool, configured for each backend.
+
+- SQLite (default): WAL journal, ``busy_timeout`` so writers wait instead of failing with
+  "database is locked", foreign keys on, ``synchronous=NORMAL`` (safe with WAL).
+- PostgreSQL (psycopg 3): ``pool_pre_ping`` so a restarted server is survived without a
+  process restart, ``pool_recycle``, a short ``connect_timeout`` so readiness and requests
+  fail fast while the database is down instead of hanging.
+
+Pool sizes derive from the worker thread count. Pools must not cross ``fork()``: every
+engine created here is disposed in the child after a fork (its parent's connections are
+left alone), whatever server forked us.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from tradestats.config import Settings
+from tradestats.telemetry import metrics
+
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _dispose_after_fork() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_dispose_after_fork)
+
+
+def normalize_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url
+
+
+def build_engine(settings: Settings) -> Engine:
+    """A pooled engine for `settings.database_url`, with pool metrics wired in."""
+    url = normalize_url(settings.database_url)
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "pool_size": settings.db_pool_size,
+        "max_overflow": max(2, settings.db_pool_size // 2),
+        "pool_timeout": settings.db_pool_timeout,
+        "future": True,
+    }
+    if url.startswith("sqlite"):
+        parsed = make_url(url)
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+    else:
+        kwargs["pool_recycle"] = 1800
+        kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
+    engine = create_engine(url, **kwargs)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+    _instrument_pool(engine, settings.db_pool_size)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
+
+
+def _instrument_pool(engine: Engine, size: int) -> None:
+    metrics.DB_POOL_SIZE.set(size)
+
+    def on_checkout(*_args: Any) -> None:
+        metrics.DB_POOL_CHECKED_OUT.inc()
+        metrics.DB_POOL_OVERFLOW.set(max(0, _overflow(engine)))
+
+    def on_checkin(*_args: Any) -> None:
+        metrics.DB_POOL_CHECKED_OUT.dec()
+        metrics.DB_POOL_OVERFLOW.set(max(0, _overflow(engine)))
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "checkin", on_checkin)
+
+
+def _overflow(engine: Engine) -> int:
+    overflow = getattr(engine.pool, "overflow", None)
+    return int(overflow()) if callable(overflow) else 0
+
+
+def ping(engine: Engine) -> float:
+    """Round-trip ``SELECT 1`` through the pool; returns milliseconds. Raises on failure."""
+    started = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return (time.perf_counter() - started) * 1000.0
