@@ -88,8 +88,16 @@ def parse_latency(text: str, pct: str) -> float:
 
 
 def wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, float]:
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-           "--latency", url]
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        url,
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
@@ -132,24 +140,32 @@ def main() -> int:
                 stop(proc)
 
     print(f"\nwrk -t{args.threads} -d{args.duration}s, {os.cpu_count()} CPUs, same machine\n")
-    header = (f"{'endpoint':<12} {'conns':>5} | {'dev req/s':>9} {'p50':>8} {'p99':>8} "
-              f"{'err':>5} | {'ours req/s':>10} {'p50':>8} {'p99':>8} {'err':>5} | "
-              f"{'req/s x':>7} {'p99 /':>6}")
+    header = (
+        f"{'endpoint':<12} {'conns':>5} | {'dev req/s':>9} {'p50':>8} {'p99':>8} "
+        f"{'err':>5} | {'ours req/s':>10} {'p50':>8} {'p99':>8} {'err':>5} | "
+        f"{'req/s x':>7} {'p99 /':>6}"
+    )
     print(header)
     print("-" * len(header))
     ok = True
     for endpoint in ENDPOINTS:
         for conns in CONNECTIONS:
-            dev = next(r for r in runs if (r.server, r.endpoint, r.connections)
-                       == ("dev", endpoint, conns))
-            ours = next(r for r in runs if (r.server, r.endpoint, r.connections)
-                        == ("tradestats", endpoint, conns))
+            dev = next(
+                r for r in runs if (r.server, r.endpoint, r.connections) == ("dev", endpoint, conns)
+            )
+            ours = next(
+                r
+                for r in runs
+                if (r.server, r.endpoint, r.connections) == ("tradestats", endpoint, conns)
+            )
             ratio = ours.rps / dev.rps if dev.rps else float("inf")
             p99_ratio = dev.p99_ms / ours.p99_ms if ours.p99_ms else float("inf")
-            print(f"{endpoint:<12} {conns:>5} | {dev.rps:>9.0f} {dev.p50_ms:>7.1f}m "
-                  f"{dev.p99_ms:>7.1f}m {dev.socket_errors + dev.non_2xx:>5} | "
-                  f"{ours.rps:>10.0f} {ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m "
-                  f"{ours.socket_errors + ours.non_2xx:>5} | {ratio:>6.2f}x {p99_ratio:>5.1f}x")
+            print(
+                f"{endpoint:<12} {conns:>5} | {dev.rps:>9.0f} {dev.p50_ms:>7.1f}m "
+                f"{dev.p99_ms:>7.1f}m {dev.socket_errors + dev.non_2xx:>5} | "
+                f"{ours.rps:>10.0f} {ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m "
+                f"{ours.socket_errors + ours.non_2xx:>5} | {ratio:>6.2f}x {p99_ratio:>5.1f}x"
+            )
             if conns == 256:
                 ok &= ours.socket_errors == 0 and ours.non_2xx == 0
             ok &= ratio >= 5 and p99_ratio >= 3

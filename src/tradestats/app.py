@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 
-from tradestats.api import client_errors, health, pages
+from tradestats.api import client_errors, health, imports, pages, trades
 from tradestats.api.health import LivenessResponder
 from tradestats.api.middleware import ROUTE_KEY, RequestObservability
 from tradestats.api.openapi import ApiSpec
@@ -41,6 +41,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     register_error_handlers(app)
     app.register_blueprint(health.register(services))
     app.register_blueprint(client_errors.register(services.spec))
+    app.register_blueprint(imports.register(services.spec))
+    app.register_blueprint(trades.register(services.spec))
     app.register_blueprint(pages.bp)
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
         LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS

@@ -81,7 +81,9 @@ def test_upload_over_limit_is_413(data_dir: Path) -> None:
     payload = b"a" * (1024 * 1024 + 10)
     resp = client.post(
         "/api/client-errors",
-        data=b"--b\r\nContent-Disposition: form-data; name=f; filename=x\r\n\r\n" + payload + b"\r\n--b--\r\n",
+        data=b"--b\r\nContent-Disposition: form-data; name=f; filename=x\r\n\r\n"
+        + payload
+        + b"\r\n--b--\r\n",
         content_type="multipart/form-data; boundary=b",
     )
     assert_problem(resp, 413)
@@ -135,8 +137,10 @@ def test_no_cors_unless_configured(data_dir: Path) -> None:
     assert resp.headers["Access-Control-Allow-Origin"] == "https://ok.example"
     resp = allowed.get("/api/info", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in resp.headers
-    pre = allowed.options("/api/info", headers={"Origin": "https://ok.example",
-                                               "Access-Control-Request-Method": "GET"})
+    pre = allowed.options(
+        "/api/info",
+        headers={"Origin": "https://ok.example", "Access-Control-Request-Method": "GET"},
+    )
     assert pre.status_code == 204
     assert "Idempotency-Key" in pre.headers["Access-Control-Allow-Headers"]
 
@@ -151,7 +155,10 @@ def test_token_protects_everything_but_health(data_dir: Path) -> None:
     auth = {"Authorization": f"Bearer {TOKEN}"}
     assert client.get("/api/info", headers=auth).status_code == 200
     assert client.get("/metrics", headers=auth).status_code == 200
-    assert client.get("/api/info", headers={"Authorization": "Bearer wrong-token-xxxxxxx"}).status_code == 401
+    assert (
+        client.get("/api/info", headers={"Authorization": "Bearer wrong-token-xxxxxxx"}).status_code
+        == 401
+    )
     page = client.get("/")
     assert page.status_code == 303 and page.headers["Location"].startswith("/login")
 
@@ -175,11 +182,7 @@ def test_openapi_lists_every_api_route(client: FlaskClient) -> None:
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"] == "3.1.0"
     app = client.application
-    documented = {
-        (path, method)
-        for path, item in doc["paths"].items()
-        for method in item
-    }
+    documented = {(path, method) for path, item in doc["paths"].items() for method in item}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/"):
             continue

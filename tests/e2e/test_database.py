@@ -92,13 +92,17 @@ def test_server_ready_against_database(database_url: str, data_dir: Path) -> Non
         body = requests.get(srv.url + "/api/ready", timeout=5).json()
         check = body["checks"]["database:responseTime"][0]
         assert body["status"] == "pass"
-        assert check["componentId"] == ("sqlite" if database_url.startswith("sqlite") else "postgresql")
+        assert check["componentId"] == (
+            "sqlite" if database_url.startswith("sqlite") else "postgresql"
+        )
         assert isinstance(check["observedValue"], float)
         info = requests.get(srv.url + "/api/info", timeout=5).json()
         assert info["instanceId"]
 
 
-def test_readiness_follows_postgres_outage_without_restart(pg_database: str, data_dir: Path) -> None:
+def test_readiness_follows_postgres_outage_without_restart(
+    pg_database: str, data_dir: Path
+) -> None:
     """Cut PostgreSQL off (a proxy in between), readiness fails fast; restore it, and
     readiness passes again with the same server process (pool pre-ping)."""
     parts = urlsplit(pg_database)

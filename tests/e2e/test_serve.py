@@ -159,8 +159,11 @@ def test_metrics_aggregate_across_gunicorn_workers(data_dir: Path) -> None:
             # A new connection each time spreads requests over the workers.
             requests.get(srv.url + "/api/info", headers={"Connection": "close"}, timeout=5)
         text = requests.get(srv.url + "/metrics", timeout=5).text
-        counts = [v for labels, v in samples(text, "tradestats_http_requests_total")
-                  if labels["route"] == "/api/info"]
+        counts = [
+            v
+            for labels, v in samples(text, "tradestats_http_requests_total")
+            if labels["route"] == "/api/info"
+        ]
         assert sum(counts) == n
         pids = set(re.findall(r"Booting worker with pid: (\d+)", srv.logs()))
         assert len(pids) == 3
@@ -172,9 +175,19 @@ def test_metrics_aggregate_across_gunicorn_workers(data_dir: Path) -> None:
 
 def test_non_loopback_without_token_refuses_to_start(data_dir: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tradestats.cli", "serve", "--host", "0.0.0.0",
-         "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tradestats.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "TRADESTATS_DATA_DIR": str(data_dir)},
     )
     assert proc.returncode == 2
@@ -189,23 +202,39 @@ def test_non_loopback_with_token_requires_it(data_dir: Path) -> None:
         assert resp.status_code == 401
         assert resp.headers["Content-Type"] == "application/problem+json"
         assert requests.get(srv.url + "/metrics", timeout=5).status_code == 401
-        ok = requests.get(srv.url + "/api/ready", timeout=5,
-                          headers={"Authorization": f"Bearer {TOKEN}"})
+        ok = requests.get(
+            srv.url + "/api/ready", timeout=5, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
         assert ok.status_code == 200
 
 
 def test_dev_server_is_loopback_only(data_dir: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "tradestats.cli", "serve", "--dev", "--host", "0.0.0.0",
-         "--token", TOKEN, "--port", str(free_port())],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tradestats.cli",
+            "serve",
+            "--dev",
+            "--host",
+            "0.0.0.0",
+            "--token",
+            TOKEN,
+            "--port",
+            str(free_port()),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={"PATH": "/usr/bin:/bin", "TRADESTATS_DATA_DIR": str(data_dir)},
     )
     assert proc.returncode == 2
     assert "loopback" in proc.stderr
     proc = subprocess.run(
         [sys.executable, "-m", "tradestats.cli", "serve", "--debugger"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2 and "--dev" in proc.stderr
 
@@ -221,13 +250,23 @@ def test_health_cli(data_dir: Path) -> None:
     with ServerProcess(data_dir) as srv:
         ok = subprocess.run(
             [sys.executable, "-m", "tradestats.cli", "health", srv.url + "/api/ready"],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert ok.returncode == 0, ok.stderr
         assert json.loads(ok.stdout)["status"] == "pass"
     down = subprocess.run(
-        [sys.executable, "-m", "tradestats.cli", "health", f"http://127.0.0.1:{free_port()}/api/health"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tradestats.cli",
+            "health",
+            f"http://127.0.0.1:{free_port()}/api/health",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert down.returncode == 1
     assert "unreachable" in down.stderr

@@ -68,7 +68,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, wait: bool = True, timeout: float = 30.0) -> ServerProcess:
-        self._log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tradestats.cli", "serve", *self.args],
             env=self.env,

@@ -54,22 +54,33 @@ def test_non_loopback_bind_requires_token() -> None:
     s = Settings.load(env={"TRADESTATS_HOST": "0.0.0.0"})
     with pytest.raises(ConfigError, match="TRADESTATS_TOKEN"):
         s.require_safe_bind()
-    Settings.load(env={"TRADESTATS_HOST": "0.0.0.0", "TRADESTATS_TOKEN": "x" * 20}).require_safe_bind()
+    Settings.load(
+        env={"TRADESTATS_HOST": "0.0.0.0", "TRADESTATS_TOKEN": "x" * 20}
+    ).require_safe_bind()
     Settings.load(env={"TRADESTATS_HOST": "::1"}).require_safe_bind()
 
 
 @pytest.mark.parametrize(
     ("host", "loopback"),
-    [("127.0.0.1", True), ("127.1.2.3", True), ("::1", True), ("localhost", True),
-     ("0.0.0.0", False), ("192.168.1.5", False), ("::", False), ("example.com", False)],
+    [
+        ("127.0.0.1", True),
+        ("127.1.2.3", True),
+        ("::1", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("::", False),
+        ("example.com", False),
+    ],
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
 
 def test_public_dict_masks_secrets() -> None:
-    s = Settings.load(env={"TRADESTATS_TOKEN": "y" * 20,
-                           "DATABASE_URL": "postgresql://u:secret@db/x"})
+    s = Settings.load(
+        env={"TRADESTATS_TOKEN": "y" * 20, "DATABASE_URL": "postgresql://u:secret@db/x"}
+    )
     d = s.public_dict()
     assert d["token"] == "***"
     assert "secret" not in d["database_url"]
@@ -88,7 +99,9 @@ def test_serve_help_documents_every_setting() -> None:
 def test_invalid_cli_config_fails_fast_with_one_line() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "tradestats.cli", "serve", "--timeout", "5"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "TRADESTATS_TIMEOUT" in proc.stderr

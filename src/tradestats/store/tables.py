@@ -2,7 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -20,5 +38,186 @@ app_settings = Table(
     metadata,
     Column("key", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+
+# --- journal -------------------------------------------------------------------------
+# Quantities, prices and money are stored as exact decimal strings (DecimalText): SQLite
+# has no exact numeric type and P&L must reconcile to the cent with brokers. Round-trip
+# P&L is also kept as a float column, only for server-side sorting and range filters.
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """Exact Decimal stored as TEXT on every backend."""
+
+    impl = String(48)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return format(Decimal(value), "f")
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("base_currency", String(10), nullable=False, default="USD"),
+    Column("lot_method", String(10), nullable=False, default="fifo"),
+    Column("is_demo", Boolean, nullable=False, default=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("key", String(200), nullable=False, unique=True),
+    Column("symbol", String(100), nullable=False),
+    Column("asset_class", String(20), nullable=False),
+    Column("underlying", String(50), nullable=False),
+    Column("multiplier", DecimalText, nullable=False),
+    Column("expiry", Date, nullable=True),
+    Column("strike", DecimalText, nullable=True),
+    Column("option_right", String(4), nullable=True),
+    Column("currency", String(10), nullable=False),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("file_name", String(255), nullable=False),
+    Column("content_hash", String(64), nullable=False, index=True),
+    Column("broker", String(50), nullable=False),
+    Column("strict", Boolean, nullable=False, default=False),
+    Column("rows_read", Integer, nullable=False),
+    Column("imported", Integer, nullable=False),
+    Column("duplicates", Integer, nullable=False),
+    Column("rejected", Integer, nullable=False),
+    Column("report_json", Text, nullable=False),  # rejections + skipped kinds
+    Column("idempotency_key", String(200), nullable=True, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+executions = Table(
+    "executions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="CASCADE"), nullable=True),
+    Column("instrument_id", Integer, ForeignKey("instruments.id"), nullable=False),
+    Column("broker", String(50), nullable=False),
+    Column("broker_execution_id", String(200), nullable=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", DecimalText, nullable=False),
+    Column("price", DecimalText, nullable=False),
+    Column("fees", DecimalText, nullable=False),
+    Column("currency", String(10), nullable=False),
+    Column("order_id", String(200), nullable=True),
+    Column("source_row", Integer, nullable=True),
+    Column("raw_json", Text, nullable=True),
+    UniqueConstraint("account_id", "fingerprint", name="uq_executions_account_fingerprint"),
+    Index("ix_executions_account_instrument_ts", "account_id", "instrument_id", "ts"),
+    Index("ix_executions_import", "import_id"),
+)
+
+round_trips = Table(
+    "round_trips",
+    metadata,
+    # Stable id: hash of (account, instrument, opening fill fingerprint), so recomputing
+    # round trips after an import keeps ids, tags, notes and risk.
+    Column("id", String(32), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("instrument_id", Integer, ForeignKey("instruments.id"), nullable=False),
+    Column("direction", String(5), nullable=False),
+    Column("entry_time", DateTime(timezone=True), nullable=False),
+    Column("exit_time", DateTime(timezone=True), nullable=False),
+    Column("quantity", DecimalText, nullable=False),
+    Column("entry_price", DecimalText, nullable=False),
+    Column("exit_price", DecimalText, nullable=False),
+    Column("gross_pnl", DecimalText, nullable=False),
+    Column("fees", DecimalText, nullable=False),
+    Column("net_pnl", DecimalText, nullable=False),
+    Column("net_pnl_sort", Float, nullable=False),
+    Column("holding_seconds", Float, nullable=False),
+    Column("executions_count", Integer, nullable=False),
+    Column("execution_ids", Text, nullable=False),  # JSON list of execution ids
+    Index("ix_round_trips_account_exit", "account_id", "exit_time"),
+    Index("ix_round_trips_instrument", "instrument_id"),
+    Index("ix_round_trips_net", "net_pnl_sort"),
+)
+
+realizations = Table(
+    "realizations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("instrument_id", Integer, ForeignKey("instruments.id"), nullable=False),
+    Column("round_trip_id", String(32), nullable=True),  # None while the position is open
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("quantity", DecimalText, nullable=False),
+    Column("gross_pnl", DecimalText, nullable=False),
+    Column("fees", DecimalText, nullable=False),
+    Index("ix_realizations_account_ts", "account_id", "ts"),
+    Index("ix_realizations_instrument", "account_id", "instrument_id"),
+)
+
+open_positions = Table(
+    "open_positions",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True),
+    Column("instrument_id", Integer, ForeignKey("instruments.id"), primary_key=True),
+    Column("round_trip_id", String(32), nullable=False),
+    Column("quantity", DecimalText, nullable=False),  # signed: negative = short
+    Column("average_price", DecimalText, nullable=False),
+    Column("cost_basis", DecimalText, nullable=False),
+    Column("fees", DecimalText, nullable=False),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+)
+
+# User annotations live apart from the derived round trips, keyed by the stable trip id,
+# so re-matching never loses them.
+trade_annotations = Table(
+    "trade_annotations",
+    metadata,
+    Column("round_trip_id", String(32), primary_key=True),
+    Column("tags", Text, nullable=False, default="[]"),
+    Column("notes", Text, nullable=False, default=""),
+    Column("risk", DecimalText, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("scope", String(30), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("response_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+# Background work (large imports, scans): state shared by every process through the DB.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),  # queued | running | done | failed | cancelled
+    Column("progress_json", Text, nullable=False, default="{}"),
+    Column("result_json", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,98 @@
+"""Interactive Brokers Flex Query, CSV format (trades section).
+
+The header uses Flex field names (``"Buy/Sell","TradeDate","Quantity","TradePrice",
+"IBCommission","CurrencyPrimary"...``); they map to the XML attributes by normalized
+name, and the rows are converted exactly like XML ``<Trade>`` elements. ``Symbol`` falls
+back to ``ISIN``; a row with neither (e.g. an FX conversion with an empty ISIN) is
+rejected. Repeated header lines (one per account section) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import tzinfo
+
+from tradestats.journal.importers.base import (
+    BrokerImporter,
+    ImportFormatError,
+    ImportSettings,
+    MissingColumnError,
+    ParseTally,
+    TableSample,
+    normalize_header,
+)
+from tradestats.journal.importers.ibkr_flex_xml import flex_execution
+from tradestats.journal.importers.reading import SourceFile
+from tradestats.journal.importers.tabular import HeaderIndex, rejection
+from tradestats.journal.importers.values import RowError, zone
+from tradestats.journal.model import Execution, Rejection
+
+_SIGNATURE = ("buysell", "tradeprice")
+_FLEX_ONLY = ("ibcommission", "iborderid", "ibexecid", "currencyprimary", "clientaccountid",
+              "fifopnlrealized", "assetclass", "levelofdetail")
+
+
+class IbkrFlexCsvImporter(BrokerImporter):
+    name = "ibkr_flex_csv"
+    label = "Interactive Brokers Flex Query (CSV)"
+
+    def detect(self, sample: TableSample) -> float:
+        if sample.kind == "xml" or not sample.header:
+            return 0.0
+        keys = {normalize_header(h) for h in sample.header}
+        if not all(k in keys for k in _SIGNATURE):
+            return 0.0
+        return 0.9 if any(k in keys for k in _FLEX_ONLY) else 0.6
+
+    def iter_parse(
+        self, source: SourceFile, settings: ImportSettings, tally: ParseTally
+    ) -> Iterator[Execution | Rejection]:
+        rows = source.rows()
+        first = next(rows, None)
+        if first is None:
+            raise ImportFormatError(f"{source.filename}: no rows found")
+        header = first[1]
+        index = HeaderIndex(header, self.name)
+        for required in ("Buy/Sell", "Quantity", "TradePrice"):
+            index.require(required)
+        if index.find("Symbol", "ISIN") is None:
+            raise MissingColumnError("Symbol", header, self.name)
+        if index.find("DateTime", "Date/Time", "TradeDate") is None:
+            raise MissingColumnError("DateTime", header, self.name)
+        keys = [normalize_header(h) for h in header]
+        tz = zone(settings.zone_name(self.default_timezone))
+        level_pos = index.find("LevelOfDetail")
+        orders: list[tuple[int, list[str]]] = []
+        saw_execution_level = False
+        for number, cells in rows:
+            if cells == header:
+                tally.skip("header")
+                continue
+            tally.rows_read += 1
+            level = cells[level_pos].upper() if level_pos is not None and level_pos < len(
+                cells) else "EXECUTION"
+            if level == "CLOSED_LOT":
+                tally.skip("closed_lot")
+                continue
+            if level == "ORDER":
+                orders.append((number, cells))  # used only if no executions are listed
+                continue
+            saw_execution_level = True
+            yield self._one(number, cells, keys, index, settings, tz)
+        for number, cells in orders:
+            if saw_execution_level:
+                tally.skip("order_summary")
+            else:
+                yield self._one(number, cells, keys, index, settings, tz)
+
+    def _one(
+        self, number: int, cells: list[str], keys: list[str], index: HeaderIndex,
+        settings: ImportSettings, tz: tzinfo,
+    ) -> Execution | Rejection:
+        record = dict(zip(keys, cells, strict=False))
+        raw = index.raw(cells)
+        try:
+            return flex_execution(record, raw, number, settings, tz, self.name,
+                                  settings.account)
+        except RowError as err:
+            return rejection(number, err, raw)

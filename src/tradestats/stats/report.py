@@ -1,0 +1,198 @@
+"""The full statistics report as a plain, JSON-serializable dict.
+
+Every number comes from the metric functions in `trades`, `daily` and `breakdowns`;
+this module only filters, assembles and serializes. Money is kept as `Decimal` until the
+end and emitted as a float rounded to cents; ratios as floats; dates as ISO strings;
+undefined values as None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from tradestats.journal.matching import Realization
+from tradestats.journal.model import RoundTrip
+from tradestats.stats import daily as dm
+from tradestats.stats import trades as tm
+from tradestats.stats.breakdowns import (
+    GROUPINGS,
+    TradeFilter,
+    TradeSummary,
+    TradeTable,
+    breakdown_table,
+    calendar,
+)
+
+_CENT = Decimal("0.01")
+
+
+def money(value: Decimal | None) -> float | None:
+    """Decimal money -> float rounded half-even to cents (None stays None)."""
+    if value is None:
+        return None
+    return float(value.quantize(_CENT, rounding=ROUND_HALF_EVEN))
+
+
+def _ratio(value: float | None, digits: int = 6) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def _summary_dict(s: TradeSummary) -> dict[str, Any]:
+    return {
+        "count": s.count,
+        "wins": s.wins,
+        "losses": s.losses,
+        "breakevens": s.breakevens,
+        "win_rate": _ratio(s.win_rate),
+        "net_pnl": money(s.net_pnl),
+        "gross_pnl": money(s.gross_pnl),
+        "fees": money(s.fees),
+        "profit_factor": _ratio(s.profit_factor),
+        "expectancy": money(s.expectancy),
+    }
+
+
+def trade_kpis(
+    round_trips: list[RoundTrip],
+    basis: tm.Basis = "net",
+    tolerance: Decimal = tm.DEFAULT_TOLERANCE,
+) -> dict[str, Any]:
+    """All round-trip KPIs of closed round trips (see `tradestats.stats.trades`)."""
+    closed = [rt for rt in round_trips if rt.exit_time is not None]
+    pnls = tm.trade_pnls(closed, basis)
+    gross = tm.trade_pnls(closed, "gross")
+    wins, losses, breakevens = tm.outcome_counts(pnls, tolerance)
+    profit, loss = tm.profit_and_loss(pnls)
+    total = tm.total_pnl(pnls)
+    rate = tm.win_rate(wins, losses)
+    avg_win = tm.average_win(pnls, tolerance)
+    avg_loss = tm.average_loss(pnls, tolerance)
+    payoff = tm.payoff_ratio(avg_win, avg_loss)
+    fees = tm.total_fees(closed)
+    seconds = tm.holding_seconds(closed)
+    rs = tm.r_multiples(closed, basis)
+    use_r = bool(closed) and len(rs) == len(closed)
+    return {
+        "count": len(pnls),
+        "wins": wins,
+        "losses": losses,
+        "breakevens": breakevens,
+        "win_rate": _ratio(rate),
+        "net_pnl": money(tm.total_pnl(rt.net_pnl for rt in closed)),
+        "gross_pnl": money(tm.total_pnl(gross)),
+        "fees": money(fees),
+        "fees_pct_of_gross": _ratio(tm.fees_pct_of_gross(fees, gross)),
+        "gross_profit": money(profit),
+        "gross_loss": money(loss),
+        "profit_factor": _ratio(tm.profit_factor(profit, loss)),
+        "expectancy": money(tm.expectancy(total, len(pnls))),
+        "average_win": money(avg_win),
+        "average_loss": money(avg_loss),
+        "payoff_ratio": _ratio(payoff),
+        "largest_win": money(tm.largest_win(pnls)),
+        "largest_loss": money(tm.largest_loss(pnls)),
+        "max_consecutive_wins": tm.max_consecutive_wins(pnls, tolerance),
+        "max_consecutive_losses": tm.max_consecutive_losses(pnls, tolerance),
+        "average_holding_seconds": _ratio(tm.average_holding_seconds(seconds), 3),
+        "median_holding_seconds": _ratio(tm.median_holding_seconds(seconds), 3),
+        "sqn": _ratio(tm.system_quality_number(rs if use_r else pnls)),
+        "sqn_basis": "r" if use_r else "pnl",
+        "kelly_fraction": _ratio(tm.kelly_fraction(rate, payoff)),
+        "r_count": len(rs),
+        "r_mean": _ratio(None if (m := tm.mean_r(rs)) is None else float(m)),
+        "r_total": _ratio(float(sum(rs, Decimal(0))) if rs else None),
+    }
+
+
+def daily_kpis(
+    series: list[dm.DailyPnl],
+    starting_capital: Decimal,
+    net_pnl: Decimal,
+    annualization: int = dm.TRADING_DAYS_PER_YEAR,
+) -> dict[str, Any]:
+    """Equity/drawdown/risk-adjusted KPIs of a daily P&L series (see `daily`)."""
+    days = [p.day for p in series]
+    pnls = [p.pnl for p in series]
+    dd = dm.max_drawdown_episode(days, pnls, starting_capital)
+    try:
+        returns: list[float] | None = dm.daily_returns(pnls, starting_capital)
+    except ValueError:
+        returns = None  # equity went to zero or below: return ratios are undefined
+    best = dm.best_day(series)
+    worst = dm.worst_day(series)
+    return {
+        "starting_capital": money(starting_capital),
+        "ending_equity": money(starting_capital + sum(pnls, Decimal(0))),
+        "days": len(series),
+        "max_drawdown": money(dd.amount) if dd else 0.0,
+        "max_drawdown_pct": _ratio(dd.pct) if dd else 0.0,
+        "max_drawdown_peak": _iso(dd.peak_day) if dd else None,
+        "max_drawdown_trough": _iso(dd.trough_day) if dd else None,
+        "max_drawdown_recovery": _iso(dd.recovery_day) if dd else None,
+        "max_drawdown_duration_days": dd.duration_days if dd else 0,
+        "max_drawdown_return": _ratio(dm.max_drawdown(returns) if returns else None),
+        "recovery_factor": _ratio(dm.recovery_factor(net_pnl, dd.amount if dd else None)),
+        "annual_return": _ratio(dm.annual_return(returns, annualization) if returns else None),
+        "sharpe": _ratio(dm.sharpe_ratio(returns, 0.0, annualization) if returns else None),
+        "sortino": _ratio(dm.sortino_ratio(returns, 0.0, annualization) if returns else None),
+        "calmar": _ratio(dm.calmar_ratio(returns, annualization) if returns else None),
+        "annualization": annualization,
+        "best_day": {"date": best.day.isoformat(), "pnl": money(best.pnl)} if best else None,
+        "worst_day": {"date": worst.day.isoformat(), "pnl": money(worst.pnl)} if worst else None,
+    }
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def full_report(
+    round_trips: Iterable[RoundTrip],
+    realizations: Iterable[Realization],
+    filter: TradeFilter | None = None,  # the name the brief uses; shadows a builtin
+    tz: tzinfo = UTC,
+    starting_capital: Decimal = Decimal(10000),
+    basis: tm.Basis = "net",
+    annualization: int = dm.TRADING_DAYS_PER_YEAR,
+    tolerance: Decimal = tm.DEFAULT_TOLERANCE,
+) -> dict[str, Any]:
+    """KPIs, breakdowns, equity curve and calendar of the filtered trades, as plain data.
+
+    Trade KPIs cover closed round trips passing `filter`; daily P&L is realized P&L of
+    the realizations whose round trip passes it, bucketed by day in `tz`. Sharpe,
+    Sortino and Calmar use one return per weekday between the first and last trading
+    day (flat weekdays count as 0), annualized by `annualization`.
+    """
+    flt = filter if filter is not None else TradeFilter(tz=tz)
+    trips = flt.apply(round_trips)
+    real = flt.apply_realizations(realizations)
+    series = dm.daily_pnl(real, tz, basis)
+    filled = dm.fill_weekdays(series)
+    kpis = trade_kpis(trips, basis, tolerance)
+    table = TradeTable(trips, tz, basis)
+    total = tm.total_pnl(table.pnls)
+    equity = dm.equity_curve((p.pnl for p in series), starting_capital)
+    return {
+        "basis": basis,
+        "timezone": str(tz),
+        "kpis": kpis,
+        "daily": daily_kpis(filled, starting_capital, total, annualization),
+        "equity": [
+            {"date": p.day.isoformat(), "pnl": money(p.pnl), "equity": money(e)}
+            for p, e in zip(series, equity, strict=True)
+        ],
+        "calendar": [
+            {"date": c["date"].isoformat(), "pnl": money(c["pnl"]), "trades": c["trades"]}
+            for c in calendar(series, table.trips, tz)
+        ],
+        "breakdowns": {
+            name: [
+                {"key": label, **_summary_dict(s)}
+                for label, s in breakdown_table(table, name, tolerance).items()
+            ]
+            for name in GROUPINGS
+        },
+    }

@@ -1,0 +1,366 @@
+"""Read queries of the journal: trades pages, executions, positions, and the round trips
+and realizations statistics are computed from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Select, and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from tradestats.journal.matching import Realization
+from tradestats.journal.model import RoundTrip
+from tradestats.store.journal_repo import _aware, load_instruments
+from tradestats.store.tables import (
+    accounts,
+    executions,
+    instruments,
+    open_positions,
+    realizations,
+    round_trips,
+    trade_annotations,
+)
+
+
+@dataclass(frozen=True)
+class TradeQuery:
+    """Filters shared by every journal read (the API's query parameters)."""
+
+    account: str | None = None
+    symbol: str | None = None
+    side: str | None = None
+    asset_class: str | None = None
+    tag: str | None = None
+    start: datetime | None = None  # exit time >= start (UTC)
+    end: datetime | None = None  # exit time < end (UTC)
+
+
+SORTABLE = {
+    "exit_time": round_trips.c.exit_time,
+    "entry_time": round_trips.c.entry_time,
+    "net_pnl": round_trips.c.net_pnl_sort,
+    "holding_seconds": round_trips.c.holding_seconds,
+    "symbol": instruments.c.symbol,
+    "quantity": round_trips.c.quantity,
+}
+
+
+def _conditions(q: TradeQuery) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if q.account:
+        conds.append(accounts.c.name == q.account)
+    if q.symbol:
+        conds.append(or_(instruments.c.symbol == q.symbol, instruments.c.underlying == q.symbol))
+    if q.side:
+        conds.append(round_trips.c.direction == q.side)
+    if q.asset_class:
+        conds.append(instruments.c.asset_class == q.asset_class)
+    if q.start:
+        conds.append(round_trips.c.exit_time >= q.start)
+    if q.end:
+        conds.append(round_trips.c.exit_time < q.end)
+    if q.tag:
+        # Tags are a JSON list; match the quoted element exactly.
+        conds.append(trade_annotations.c.tags.contains(json.dumps(q.tag)))
+    return conds
+
+
+def _trips_select(q: TradeQuery) -> Select[Any]:
+    stmt = (
+        select(
+            round_trips,
+            accounts.c.name.label("account"),
+            instruments.c.symbol,
+            instruments.c.underlying,
+            instruments.c.asset_class,
+            instruments.c.multiplier,
+            trade_annotations.c.tags,
+            trade_annotations.c.notes,
+            trade_annotations.c.risk,
+        )
+        .join(accounts, accounts.c.id == round_trips.c.account_id)
+        .join(instruments, instruments.c.id == round_trips.c.instrument_id)
+        .outerjoin(trade_annotations, trade_annotations.c.round_trip_id == round_trips.c.id)
+    )
+    conds = _conditions(q)
+    return stmt.where(and_(*conds)) if conds else stmt
+
+
+def trade_dict(row: Any) -> dict[str, Any]:
+    risk = row["risk"]
+    net = row["net_pnl"]
+    return {
+        "id": row["id"],
+        "account": row["account"],
+        "symbol": row["symbol"],
+        "underlying": row["underlying"],
+        "assetClass": row["asset_class"],
+        "direction": row["direction"],
+        "entryTime": _aware(row["entry_time"]).isoformat(),
+        "exitTime": _aware(row["exit_time"]).isoformat(),
+        "quantity": str(row["quantity"]),
+        "entryPrice": str(row["entry_price"]),
+        "exitPrice": str(row["exit_price"]),
+        "multiplier": str(row["multiplier"]),
+        "grossPnl": float(row["gross_pnl"]),
+        "fees": float(row["fees"]),
+        "netPnl": float(net),
+        "holdingSeconds": row["holding_seconds"],
+        "executions": row["executions_count"],
+        "risk": float(risk) if risk is not None else None,
+        "rMultiple": float(net / risk) if risk else None,
+        "tags": json.loads(row["tags"]) if row["tags"] else [],
+        "notes": row["notes"] or "",
+    }
+
+
+def list_trades(
+    conn: Connection, q: TradeQuery, *, sort: str, descending: bool, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    base = _trips_select(q)
+    total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+    column = SORTABLE[sort]
+    order = column.desc() if descending else column.asc()
+    tiebreak = round_trips.c.id.desc() if descending else round_trips.c.id.asc()
+    rows = conn.execute(base.order_by(order, tiebreak).limit(limit).offset(offset)).mappings()
+    return total, [trade_dict(r) for r in rows]
+
+
+def get_trade(conn: Connection, trip_id: str) -> dict[str, Any] | None:
+    row = (
+        conn.execute(_trips_select(TradeQuery()).where(round_trips.c.id == trip_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+    out = trade_dict(row)
+    ids = json.loads(row["execution_ids"])
+    out["executionList"] = list_executions_by_ids(conn, ids)
+    return out
+
+
+def list_executions_by_ids(conn: Connection, ids: Sequence[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    stmt = (
+        _executions_select()
+        .where(executions.c.id.in_(list(ids)))
+        .order_by(executions.c.ts, executions.c.id)
+    )
+    return [execution_dict(r) for r in conn.execute(stmt).mappings()]
+
+
+def _executions_select() -> Select[Any]:
+    return (
+        select(
+            executions,
+            accounts.c.name.label("account"),
+            instruments.c.symbol,
+            instruments.c.asset_class,
+        )
+        .join(accounts, accounts.c.id == executions.c.account_id)
+        .join(instruments, instruments.c.id == executions.c.instrument_id)
+    )
+
+
+def execution_dict(row: Any) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "account": row["account"],
+        "importId": row["import_id"],
+        "symbol": row["symbol"],
+        "assetClass": row["asset_class"],
+        "time": _aware(row["ts"]).isoformat(),
+        "side": row["side"],
+        "quantity": str(row["quantity"]),
+        "price": str(row["price"]),
+        "fees": str(row["fees"]),
+        "currency": row["currency"],
+        "broker": row["broker"],
+        "brokerExecutionId": row["broker_execution_id"],
+        "orderId": row["order_id"],
+        "sourceRow": row["source_row"],
+    }
+
+
+def list_executions(
+    conn: Connection,
+    *,
+    account: str | None,
+    symbol: str | None,
+    import_id: int | None,
+    limit: int,
+    offset: int,
+    descending: bool,
+) -> tuple[int, list[dict[str, Any]]]:
+    stmt = _executions_select()
+    if account:
+        stmt = stmt.where(accounts.c.name == account)
+    if symbol:
+        stmt = stmt.where(or_(instruments.c.symbol == symbol, instruments.c.underlying == symbol))
+    if import_id is not None:
+        stmt = stmt.where(executions.c.import_id == import_id)
+    total = int(conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    order = (
+        (executions.c.ts.desc(), executions.c.id.desc())
+        if descending
+        else (executions.c.ts.asc(), executions.c.id.asc())
+    )
+    rows = conn.execute(stmt.order_by(*order).limit(limit).offset(offset)).mappings()
+    return total, [execution_dict(r) for r in rows]
+
+
+def list_positions(conn: Connection, account: str | None) -> list[dict[str, Any]]:
+    stmt = (
+        select(
+            open_positions,
+            accounts.c.name.label("account"),
+            instruments.c.symbol,
+            instruments.c.underlying,
+            instruments.c.asset_class,
+            instruments.c.multiplier,
+        )
+        .join(accounts, accounts.c.id == open_positions.c.account_id)
+        .join(instruments, instruments.c.id == open_positions.c.instrument_id)
+        .order_by(accounts.c.name, instruments.c.symbol)
+    )
+    if account:
+        stmt = stmt.where(accounts.c.name == account)
+    out = []
+    for r in conn.execute(stmt).mappings():
+        qty: Decimal = r["quantity"]
+        out.append(
+            {
+                "account": r["account"],
+                "symbol": r["symbol"],
+                "underlying": r["underlying"],
+                "assetClass": r["asset_class"],
+                "direction": "long" if qty > 0 else "short",
+                "quantity": str(qty),
+                "averagePrice": str(r["average_price"]),
+                "costBasis": float(r["cost_basis"] * r["multiplier"]),
+                "multiplier": str(r["multiplier"]),
+                "openFees": float(r["fees"]),
+                "openedAt": _aware(r["opened_at"]).isoformat(),
+                "tradeId": r["round_trip_id"],
+            }
+        )
+    return out
+
+
+def load_for_stats(
+    conn: Connection, account: str | None
+) -> tuple[list[RoundTrip], list[Realization]]:
+    """Closed round trips (with annotations) and all realizations, as model objects."""
+    insts = load_instruments(conn)
+    names = {r.id: r.name for r in conn.execute(select(accounts.c.id, accounts.c.name))}
+    acct_id = next((i for i, n in names.items() if n == account), None) if account else None
+    stmt = select(
+        round_trips.c.id,
+        round_trips.c.account_id,
+        round_trips.c.instrument_id,
+        round_trips.c.direction,
+        round_trips.c.entry_time,
+        round_trips.c.exit_time,
+        round_trips.c.quantity,
+        round_trips.c.entry_price,
+        round_trips.c.exit_price,
+        round_trips.c.gross_pnl,
+        round_trips.c.fees,
+        round_trips.c.net_pnl,
+        trade_annotations.c.tags,
+        trade_annotations.c.notes,
+        trade_annotations.c.risk,
+    ).outerjoin(trade_annotations, trade_annotations.c.round_trip_id == round_trips.c.id)
+    if account:
+        if acct_id is None:
+            return [], []
+        stmt = stmt.where(round_trips.c.account_id == acct_id)
+    trips: dict[str, RoundTrip] = {}
+    for (
+        ident,
+        account_id,
+        instrument_id,
+        direction,
+        entry,
+        exit_,
+        qty,
+        entry_px,
+        exit_px,
+        gross,
+        fees,
+        net,
+        tags,
+        notes,
+        risk,
+    ) in conn.execute(stmt):
+        trips[ident] = RoundTrip(
+            account=names[account_id],
+            instrument=insts[instrument_id],
+            direction=direction,
+            entry_time=_aware(entry),
+            exit_time=_aware(exit_),
+            quantity=qty,
+            entry_price=entry_px,
+            exit_price=exit_px,
+            gross_pnl=gross,
+            fees=fees,
+            net_pnl=net,
+            risk=risk,
+            tags=json.loads(tags) if tags else [],
+            notes=notes or "",
+        )
+    rstmt = select(
+        realizations.c.round_trip_id,
+        realizations.c.account_id,
+        realizations.c.instrument_id,
+        realizations.c.ts,
+        realizations.c.quantity,
+        realizations.c.gross_pnl,
+        realizations.c.fees,
+    ).order_by(realizations.c.ts)
+    if acct_id is not None:
+        rstmt = rstmt.where(realizations.c.account_id == acct_id)
+    open_trips: dict[str, RoundTrip] = {}
+    out: list[Realization] = []
+    for trip, account_id, instrument_id, ts, qty, gross, fees in conn.execute(rstmt):
+        parent = trips.get(trip)
+        if parent is None:  # the position is still open: a placeholder carries its labels
+            parent = open_trips.get(trip)
+            if parent is None:
+                parent = RoundTrip(
+                    account=names[account_id],
+                    instrument=insts[instrument_id],
+                    direction="",
+                    entry_time=_aware(ts),
+                    exit_time=None,
+                    quantity=Decimal(0),
+                    entry_price=Decimal(0),
+                    exit_price=None,
+                    gross_pnl=Decimal(0),
+                    fees=Decimal(0),
+                    net_pnl=Decimal(0),
+                )
+                open_trips[trip] = parent
+        out.append(
+            Realization(
+                time=_aware(ts),
+                account=names[account_id],
+                instrument=insts[instrument_id],
+                quantity=qty,
+                gross_pnl=gross,
+                fees=fees,
+                round_trip=parent,
+            )
+        )
+    return list(trips.values()), out
+
+
+def utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
