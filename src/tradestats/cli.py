@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tradestats import __version__
+from tradestats import __version__, cli_journal
 from tradestats.config import FIELDS, ConfigError, Settings
 
 _CLICK_TYPES: dict[str, Any] = {"int": int, "float": float, "str": str, "list": str}
@@ -155,6 +155,9 @@ def health(url: str | None, timeout: float, **options: Any) -> None:
     if not ok:
         click.echo(f"unhealthy: HTTP {resp.status_code}, status {status!r}", err=True)
     sys.exit(0 if ok else 1)
+
+
+cli_journal.register(main, settings_options, load_settings)
 
 
 if __name__ == "__main__":

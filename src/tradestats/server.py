@@ -51,6 +51,12 @@ def migrate(settings: Settings) -> None:
     try:
         upgrade(engine)
         ensure_instance_id(engine)
+        if settings.demo:
+            from tradestats.journal.demo import seed_demo
+
+            report = seed_demo(engine)
+            if report is not None:
+                log.info("seeded the demo account", extra={"executions": report.imported})
     finally:
         engine.dispose()
 

@@ -597,6 +597,8 @@ class FakeUpstream:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, so pooled client sessions are exercised
+    wbufsize = -1  # buffered: headers and body leave in one segment (no Nagle stalls)
+    disable_nagle_algorithm = True
     upstream: FakeUpstream
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -639,6 +641,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Retry-After", f"{retry_after:g}")
             self.end_headers()
             self.wfile.write(body)
+            self.wfile.flush()
         except OSError:  # the client gave up (timeout) before we answered
             self.close_connection = True
 
