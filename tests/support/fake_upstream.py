@@ -371,8 +371,7 @@ class FakeUpstream:
 
     def start(self) -> FakeUpstream:
         handler = type("_BoundHandler", (_Handler,), {"upstream": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
@@ -593,6 +592,11 @@ class FakeUpstream:
                 "status": {"rCode": 200, "bCodeMessage": None, "developerMessage": None},
             }
         return 200, json.dumps(body).encode()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # concurrent scans connect at once; 5 would drop SYNs
 
 
 class _Handler(BaseHTTPRequestHandler):

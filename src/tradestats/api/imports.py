@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ log = logging.getLogger("tradestats.imports")
 
 # Uploads above this size are imported in the background (202 + progress).
 ASYNC_THRESHOLD_BYTES = 5 * 1024 * 1024
+# Progress of background imports running in this process.
+_LOCAL_PROGRESS: dict[str, dict[str, Any]] = {}
 _IDEMPOTENCY_KEY = r"^[A-Za-z0-9._:\-]{8,200}$"
 
 
@@ -223,6 +226,9 @@ def register(spec: ApiSpec) -> Blueprint:
             job = repo.get_job(conn, job_id)
         if job is None or job["kind"] != "import":
             raise ApiProblem(404, "Not Found", f"no import job {job_id}")
+        local = _LOCAL_PROGRESS.get(job_id)
+        if local is not None and job["status"] == "running":
+            job["progress"] = local
         return _json({k: job[k] for k in ("id", "status", "progress", "result", "error")})
 
     @spec.route(
@@ -289,11 +295,23 @@ def _start_job(svc: Any, data: bytes, name: str, kwargs: dict[str, Any]) -> Resp
         body = {k: existing[k] for k in ("id", "status", "progress", "result", "error")}
         return _json(body, 202, {"Location": f"/api/imports/jobs/{job_id}"})
 
+    shared_progress = svc.engine.dialect.name != "sqlite"
+    last_write = [0.0]
+
     def progress(stage: str, done: int, _total: int) -> None:
-        with svc.engine.begin() as conn:
-            repo.update_job(conn, job_id, status="running", progress={"stage": stage, "rows": done})
+        _LOCAL_PROGRESS[job_id] = {"stage": stage, "rows": done}
+        # On SQLite the import's transaction holds the only write lock until it commits,
+        # so progress stays in this process (other workers see "running"); elsewhere it
+        # is written for every process to read, at most twice a second.
+        now = time.monotonic()
+        if shared_progress and now - last_write[0] >= 0.5:
+            last_write[0] = now
+            with svc.engine.begin() as conn:
+                repo.update_job(conn, job_id, progress={"stage": stage, "rows": done})
 
     def run() -> None:
+        with svc.engine.begin() as conn:
+            repo.update_job(conn, job_id, status="running", progress={"stage": "parse", "rows": 0})
         try:
             report: ImportReport = import_file(svc.engine, data, name, progress=progress, **kwargs)
             with svc.engine.begin() as conn:
@@ -311,6 +329,8 @@ def _start_job(svc: Any, data: bytes, name: str, kwargs: dict[str, Any]) -> Resp
             log.exception("background import failed", extra={"job": job_id})
             with svc.engine.begin() as conn:
                 repo.update_job(conn, job_id, status="failed", error=type(exc).__name__)
+        finally:
+            _LOCAL_PROGRESS.pop(job_id, None)
 
     threading.Thread(target=run, name=f"import-{job_id[:8]}", daemon=True).start()
     body = {

@@ -244,9 +244,7 @@ def _finish(book: _Book, exit_time: datetime, rt: RoundTrip) -> RoundTrip:
     return rt
 
 
-def match_round_trips(
-    executions: Iterable[Execution], method: MatchMethod = "fifo"
-) -> MatchResult:
+def match_round_trips(executions: Iterable[Execution], method: MatchMethod = "fifo") -> MatchResult:
     """Match fills into round trips, realizations and open positions.
 
     Fills are sorted stably by timestamp (ties keep input order), then processed per

@@ -10,8 +10,10 @@ Contract of ``get_json``:
 - returns the decoded JSON body of a 2xx answer;
 - raises ``UpstreamUnavailable`` for transport failures, timeouts, 429 and 5xx
   (with ``retry_after`` when the upstream sent ``Retry-After``);
-- raises ``UnknownTicker`` for 404 (the client may not know the symbol; providers
-  re-raise with it), ``DataError`` for other 4xx and for bodies that are not JSON.
+- raises ``UnknownTicker`` (or any ``MarketDataError`` with ``status == 404``, like
+  resilience's ``UpstreamNotFound``) for 404: the client may not know the symbol, so
+  providers re-raise ``UnknownTicker`` with it; ``DataError`` (or a ``MarketDataError``
+  with another 4xx ``status``) for other 4xx; ``DataError`` for non-JSON bodies.
 
 Semantic emptiness ("200 OK, no results") is the provider's business, not the client's.
 """

@@ -44,7 +44,13 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tradestats.market.errors import DataError, NoOptions, UnknownTicker
+from tradestats.market.errors import (
+    DataError,
+    MarketDataError,
+    NoOptions,
+    UnknownTicker,
+    UpstreamUnavailable,
+)
 from tradestats.market.http_types import JsonGetter
 from tradestats.market.types import (
     Bar,
@@ -143,6 +149,20 @@ def _exchange_tz(meta: Mapping[str, Any], offset_key: str, offset_scale: int) ->
     raise DataError("malformed upstream answer: no exchange timezone")
 
 
+def _protocol_error(exc: MarketDataError, ticker: str | None) -> MarketDataError:
+    """One of the protocol's errors for whatever the client raised.
+
+    A 404/410 (``UnknownTicker`` from a simple client, or any error carrying
+    ``status`` such as resilience's ``UpstreamNotFound``) names an unknown symbol on a
+    per-ticker path; other client errors are ``DataError``. Outages pass through.
+    """
+    if isinstance(exc, UpstreamUnavailable | DataError | NoOptions):
+        return exc
+    if isinstance(exc, UnknownTicker) or getattr(exc, "status", None) in (404, 410):
+        return UnknownTicker(ticker) if ticker is not None else DataError(str(exc))
+    return DataError(str(exc))
+
+
 def _weekdays(start: dt.date, end: dt.date) -> int:
     days = (end - start).days + 1
     return sum(1 for i in range(min(days, 7)) if (start + dt.timedelta(days=i)).weekday() < 5)
@@ -201,8 +221,8 @@ class YahooMarket:
                 params = {**params, "crumb": crumb}
         try:
             return self._yahoo.get_json(path, params)
-        except UnknownTicker as exc:  # a 404: the client could not name the symbol
-            raise UnknownTicker(ticker) from exc
+        except MarketDataError as exc:
+            raise _protocol_error(exc, ticker) from exc
 
     def _quote_row(self, ticker: str) -> dict[str, Any]:
         sym = self._symbol(ticker)
@@ -289,7 +309,10 @@ class YahooMarket:
 
     def earnings_calendar(self, day: dt.date) -> list[EarningsEvent]:
         """Nasdaq's announcements of ``day``; ``[]`` when Nasdaq says there are none."""
-        body = self._nasdaq.get_json("/api/calendar/earnings", {"date": day.isoformat()})
+        try:
+            body = self._nasdaq.get_json("/api/calendar/earnings", {"date": day.isoformat()})
+        except MarketDataError as exc:
+            raise _protocol_error(exc, None) from exc
         return parse_nasdaq_calendar(body, day)
 
     def earnings_dates(self, ticker: str) -> list[EarningsEvent]:

@@ -255,6 +255,13 @@ class TTLCache(Generic[V]):
                 if self.clock.monotonic() - start + self.lock_poll > self.load_timeout:
                     break  # the other loader is stuck or gone: load ourselves
                 self.clock.sleep(self.lock_poll)
+            if token is not None:
+                # The previous holder may have published just before we got the lock.
+                shared = self.backend.get(self.kind, key)
+                if shared is not None and self.clock.time() - shared.as_of < self.ttl:
+                    self.backend.unlock(self.kind, key, token)
+                    self._remember(key, shared)
+                    return shared
         try:
             value = loader()
             entry = CacheEntry(value, self.clock.time())

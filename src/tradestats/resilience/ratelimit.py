@@ -32,6 +32,11 @@ class RateLimiter(Protocol):
         ...
 
 
+# Float refill can land a hair below a whole token after sleeping exactly the computed
+# wait; without this tolerance the next wait is too small to move the clock.
+_EPSILON = 1e-9
+
+
 def _check(rate: float, burst: float) -> None:
     if rate <= 0 or burst < 1:
         raise ValueError("rate must be > 0 and burst >= 1")
@@ -82,9 +87,9 @@ class TokenBucket(_BucketAcquire):
             if now > self._stamp:
                 self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
                 self._stamp = now
-            if self._tokens >= 1.0:
+            if self._tokens >= 1.0 - _EPSILON:
                 if commit:
-                    self._tokens -= 1.0
+                    self._tokens = max(0.0, self._tokens - 1.0)
                 return 0.0
             return (1.0 - self._tokens) / self.rate
 
@@ -106,8 +111,8 @@ if now > ts then
   ts = now
 end
 local wait = 0
-if tokens >= 1 then
-  if commit then tokens = tokens - 1 end
+if tokens >= 1 - 1e-9 then
+  if commit then tokens = math.max(0, tokens - 1) end
 else
   wait = (1 - tokens) / rate
 end

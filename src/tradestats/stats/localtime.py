@@ -31,9 +31,7 @@ class LocalClock:
         start = datetime.combine(day, time(0), tzinfo=self.tz)
         end = datetime.combine(day + _ONE_DAY, time(0), tzinfo=self.tz)
         offset = start.utcoffset()
-        if offset is None or offset != (end - _ONE_DAY).utcoffset() or offset != (
-            local.utcoffset()
-        ):
+        if offset is None or offset != end.utcoffset() or offset != local.utcoffset():
             return False  # a DST transition inside this day: do not cache
         # Bounds in UTC: comparing datetimes that share a tzinfo skips utcoffset() calls.
         self._start, self._end = start.astimezone(UTC), end.astimezone(UTC)

@@ -172,8 +172,9 @@ def full_report(
     series = dm.daily_pnl(real, tz, basis)
     filled = dm.fill_weekdays(series)
     kpis = trade_kpis(trips, basis, tolerance)
-    table = TradeTable(trips, tz, basis)
-    total = tm.total_pnl(table.pnls)
+    table = TradeTable(trips, tz, basis, tolerance)
+    overall = table.summary()
+    total = overall.net_pnl if basis == "net" else overall.gross_pnl
     equity = dm.equity_curve((p.pnl for p in series), starting_capital)
     return {
         "basis": basis,
@@ -191,7 +192,7 @@ def full_report(
         "breakdowns": {
             name: [
                 {"key": label, **_summary_dict(s)}
-                for label, s in breakdown_table(table, name, tolerance).items()
+                for label, s in breakdown_table(table, name).items()
             ]
             for name in GROUPINGS
         },

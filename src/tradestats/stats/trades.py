@@ -36,19 +36,20 @@ def trade_count(pnls: Sequence[Decimal]) -> int:
     return len(pnls)
 
 
+def outcomes(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> list[int]:
+    """Per-trade outcome: 1 win (pnl > tol), -1 loss (pnl < -tol), 0 breakeven."""
+    neg = -tolerance
+    return [1 if p > tolerance else (-1 if p < neg else 0) for p in pnls]
+
+
 def outcome_counts(
     pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE
 ) -> tuple[int, int, int]:
-    """(wins, losses, breakevens): pnl > tol, pnl < -tol, |pnl| <= tol; one pass."""
-    wins = losses = n = 0
-    neg = -tolerance
-    for p in pnls:
-        n += 1
-        if p > tolerance:
-            wins += 1
-        elif p < neg:
-            losses += 1
-    return wins, losses, n - wins - losses
+    """(wins, losses, breakevens) as classified by `outcomes`."""
+    codes = outcomes(pnls, tolerance)
+    wins = codes.count(1)
+    losses = codes.count(-1)
+    return wins, losses, len(codes) - wins - losses
 
 
 def win_count(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> int:
@@ -96,14 +97,12 @@ def fees_pct_of_gross(fees: Decimal, gross_pnls: Iterable[Decimal]) -> float | N
 
 
 def profit_and_loss(pnls: Iterable[Decimal]) -> tuple[Decimal, Decimal]:
-    """(gross profit, gross loss) = (sum of pnl > 0, sum of pnl < 0), money; one pass."""
-    profit = loss = _ZERO
-    for p in pnls:
-        if p > 0:
-            profit += p
-        elif p < 0:
-            loss += p
-    return profit, loss
+    """(gross profit, gross loss) = (sum of pnl > 0, sum of pnl < 0), money."""
+    values = pnls if isinstance(pnls, Sequence) else list(pnls)
+    return (
+        sum([p for p in values if p > 0], _ZERO),
+        sum([p for p in values if p < 0], _ZERO),
+    )
 
 
 def gross_profit(pnls: Iterable[Decimal]) -> Decimal:
@@ -135,9 +134,7 @@ def average_win(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE)
     return sum(wins, _ZERO) / len(wins) if wins else None
 
 
-def average_loss(
-    pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE
-) -> Decimal | None:
+def average_loss(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> Decimal | None:
     """Mean P&L of losses (pnl < -tolerance), money (negative); None without losses."""
     losses = [p for p in pnls if p < -tolerance]
     return sum(losses, _ZERO) / len(losses) if losses else None
@@ -160,9 +157,7 @@ def largest_loss(pnls: Iterable[Decimal]) -> Decimal | None:
     return min((p for p in pnls if p < 0), default=None)
 
 
-def max_consecutive_wins(
-    pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE
-) -> int:
+def max_consecutive_wins(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> int:
     """Longest run of consecutive wins in the given (exit-time) order.
 
     Any non-win (loss or breakeven) ends a run.
@@ -174,9 +169,7 @@ def max_consecutive_wins(
     return best
 
 
-def max_consecutive_losses(
-    pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE
-) -> int:
+def max_consecutive_losses(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> int:
     """Longest run of consecutive losses in the given order; any non-loss ends a run."""
     best = run = 0
     for p in pnls:
@@ -208,26 +201,25 @@ def median_holding_seconds(seconds: Sequence[float]) -> float | None:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
-def sample_std(values: Sequence[Decimal]) -> Decimal | None:
+def sample_std(values: Sequence[float]) -> float | None:
     """Sample standard deviation, sqrt(sum((x - mean)^2) / (N - 1)); None when N < 2."""
     n = len(values)
     if n < 2:
         return None
-    mean = sum(values, _ZERO) / n
-    return (sum(((v - mean) ** 2 for v in values), _ZERO) / (n - 1)).sqrt()
+    mean = math.fsum(values) / n
+    return math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1))
 
 
 def system_quality_number(values: Sequence[Decimal]) -> float | None:
     """SQN = sqrt(N) * mean(x) / std(x), sample std (N - 1); x = R-multiples or P&L.
 
-    Dimensionless (Van Tharp). None when N < 2 or std = 0.
+    Dimensionless (Van Tharp), computed in floats. None when N < 2 or std = 0.
     """
-    std = sample_std(values)
+    xs = [float(v) for v in values]
+    std = sample_std(xs)
     if not std:
         return None
-    n = len(values)
-    mean = sum(values, _ZERO) / n
-    return math.sqrt(n) * float(mean / std)
+    return math.sqrt(len(xs)) * (math.fsum(xs) / len(xs)) / std
 
 
 def kelly_fraction(rate: float | None, payoff: float | None) -> float | None:

@@ -235,11 +235,14 @@ def delete_import(conn: Connection, import_id: int) -> dict[int, set[int]]:
 
 def insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, skipping (account, fingerprint) already stored; returns rows inserted."""
-    stmt = _insert_ignore_duplicates(conn, executions, ["account_id", "fingerprint"])
+    # RETURNING counts what was really inserted: executemany rowcount is not reliable
+    # across drivers (psycopg reports 0 for batched ON CONFLICT inserts).
+    stmt = _insert_ignore_duplicates(conn, executions, ["account_id", "fingerprint"]).returning(
+        executions.c.id
+    )
     inserted = 0
     for part in _chunks(rows):
-        result = conn.execute(stmt, list(part))
-        inserted += max(result.rowcount, 0)
+        inserted += len(conn.execute(stmt, list(part)).all())
     return inserted
 
 

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 import pytest
 
 from support.fake_upstream import FakeUpstream, load_yahoo_body
 from support.simple_json_getter import SimpleJsonGetter
-from tradestats.market.errors import DataError, UnknownTicker, UpstreamUnavailable
+from tradestats.market.errors import (
+    DataError,
+    MarketDataError,
+    UnknownTicker,
+    UpstreamUnavailable,
+)
 from tradestats.market.protocol import MarketData
 from tradestats.market.yahoo import YahooMarket
 
@@ -26,7 +32,7 @@ def market(upstream: FakeUpstream) -> YahooMarket:
     return YahooMarket(getter, getter)
 
 
-def _chart(**result_changes: object) -> dict[str, object]:
+def _chart(**result_changes: object) -> Any:
     body = load_yahoo_body("yahoo-finance2_chart-AAPL-2020-01-01-to-2020-01-03.json")
     body["chart"]["result"][0].update(result_changes)
     return body
@@ -128,7 +134,7 @@ def test_history_skips_null_bars_and_uses_exchange_timezone(
 
 def test_history_falls_back_to_gmtoffset(market: YahooMarket, upstream: FakeUpstream) -> None:
     body = _chart(timestamp=[1578020400])  # 03:00 UTC
-    meta = body["chart"]["result"][0]["meta"]  # type: ignore[index]
+    meta = body["chart"]["result"][0]["meta"]
     meta.update(exchangeTimezoneName="Not/AZone", gmtoffset=9 * 3600)  # +09:00 -> 12:00
     upstream.override("chart", "TKY", body)
     assert [b.date for b in market.history("TKY", dt.date(2020, 1, 1), dt.date(2020, 1, 9))] == [
@@ -192,3 +198,36 @@ def test_outage_is_upstream_unavailable(market: YahooMarket, upstream: FakeUpstr
         market.quote("AAPL")
     assert err.value.retry_after == 7.0
     assert market.quote("AAPL").price == 244.6
+
+
+class _StatusError(MarketDataError):
+    """Shaped like resilience's UpstreamNotFound / UpstreamError (a ``status``)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.status = status
+
+
+class _RaisingGetter:
+    def __init__(self, exc: Exception) -> None:
+        self.exc = exc
+
+    def get_json(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        raise self.exc
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (_StatusError(404), UnknownTicker),
+        (_StatusError(410), UnknownTicker),
+        (_StatusError(400), DataError),
+        (UpstreamUnavailable("down", 3.0), UpstreamUnavailable),
+    ],
+)
+def test_client_errors_become_protocol_errors(exc: Exception, expected: type[Exception]) -> None:
+    market = YahooMarket(_RaisingGetter(exc), _RaisingGetter(exc))
+    with pytest.raises(expected):
+        market.quote("AAPL")
+    with pytest.raises(DataError if expected is UnknownTicker else expected):
+        market.earnings_calendar(dt.date(2025, 1, 30))  # no ticker to blame on a calendar

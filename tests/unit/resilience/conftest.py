@@ -1,4 +1,4 @@
-"""Fixtures for resilience tests: a fake clock, metric reads, and the machine's Redis."""
+"""Fixtures for resilience tests: a fake clock and the machine's Redis."""
 
 from __future__ import annotations
 
@@ -8,21 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 import redis
-from prometheus_client import REGISTRY
 
 from tradestats.resilience.clock import FakeClock
 
 REDIS_URL = os.environ.get("TRADESTATS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-
-
-def metric(name: str, **labels: str) -> float:
-    """Current value of one sample in the default registry (0 if never set)."""
-    value = REGISTRY.get_sample_value(name, labels)
-    return 0.0 if value is None else value
-
-
-def unique(stem: str) -> str:
-    return f"{stem}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 import redis
-from conftest import metric, unique
+from res_helpers import metric, unique
 
 from tradestats.resilience.breaker import (
     BreakerState,
@@ -54,21 +54,21 @@ def gauge(breaker: CircuitBreaker) -> float:
 def test_stays_closed_until_minimum_calls(make_breaker: MakeBreaker) -> None:
     breaker = make_breaker(minimum_calls=10)
     run(breaker, failed=9)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
     run(breaker, failed=1)
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.snapshot().state is BreakerState.OPEN
     assert gauge(breaker) == 2
 
 
 def test_opens_only_at_the_failure_rate_threshold(make_breaker: MakeBreaker) -> None:
     breaker = make_breaker(minimum_calls=10, failure_rate_threshold=0.5)
     run(breaker, ok=6, failed=4)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
     snap = breaker.snapshot()
     assert snap.calls == 10
     assert snap.failure_rate == pytest.approx(0.4)
     run(breaker, failed=2)  # 6 of 12 = 50%
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.snapshot().state is BreakerState.OPEN
 
 
 def test_old_failures_slide_out_of_the_window(make_breaker: MakeBreaker, clock: FakeClock) -> None:
@@ -86,7 +86,7 @@ def test_slow_call_rate_opens_it(make_breaker: MakeBreaker) -> None:
     breaker = make_breaker(minimum_calls=10, slow_call_threshold=0.5, slow_call_duration=1.0)
     run(breaker, ok=5, duration=0.1)
     run(breaker, ok=4, duration=2.0)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
     run(breaker, ok=1, duration=2.0)  # 5 of 10 slow
     snap = breaker.snapshot()
     assert snap.state is BreakerState.OPEN
@@ -112,14 +112,14 @@ def test_half_open_allows_only_n_probes_then_closes(
     breaker = make_breaker(minimum_calls=2, open_duration=15.0, half_open_max_calls=3)
     run(breaker, failed=2)
     clock.advance(15.0)
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.snapshot().state is BreakerState.HALF_OPEN
     probes = [breaker.allow() for _ in range(3)]
     assert gauge(breaker) == 1
     with pytest.raises(CircuitOpen):
         breaker.allow()
     probes[0].success(0.1)
     probes[1].success(0.1)
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.snapshot().state is BreakerState.HALF_OPEN
     with pytest.raises(CircuitOpen):  # slots are per half-open period, not refilled
         breaker.allow()
     probes[2].success(0.1)
@@ -137,7 +137,7 @@ def test_a_failed_probe_reopens(make_breaker: MakeBreaker, clock: FakeClock) -> 
     first, second = breaker.allow(), breaker.allow()
     first.success(0.1)
     second.failure(0.1)
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.snapshot().state is BreakerState.OPEN
     assert gauge(breaker) == 2
     with pytest.raises(CircuitOpen) as info:
         breaker.allow()
@@ -149,7 +149,7 @@ def test_a_slow_probe_counts_as_failed(make_breaker: MakeBreaker, clock: FakeClo
     run(breaker, failed=2)
     clock.advance(1.0)
     breaker.allow().success(3.0)
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.snapshot().state is BreakerState.OPEN
 
 
 def test_results_from_an_earlier_period_are_ignored(
@@ -161,9 +161,9 @@ def test_results_from_an_earlier_period_are_ignored(
     clock.advance(1.0)
     probe = breaker.allow()
     late.failure(0.1)
-    assert breaker.state is BreakerState.HALF_OPEN
+    assert breaker.snapshot().state is BreakerState.HALF_OPEN
     probe.success(0.1)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
 
 
 def test_abandoned_probe_slots_are_reissued_after_the_lease(
@@ -179,7 +179,7 @@ def test_abandoned_probe_slots_are_reissued_after_the_lease(
         breaker.allow()
     clock.advance(breaker.config.probe_lease)
     breaker.allow().success(0.1)
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
 
 
 def test_permit_reports_once(make_breaker: MakeBreaker) -> None:
@@ -201,7 +201,7 @@ def test_call_counts_exceptions_as_failures(make_breaker: MakeBreaker) -> None:
     for _ in range(2):
         with pytest.raises(RuntimeError):
             breaker.call(boom)
-    assert breaker.state is BreakerState.OPEN
+    assert breaker.snapshot().state is BreakerState.OPEN
     with pytest.raises(CircuitOpen):
         breaker.call(lambda: 1)
 
@@ -215,14 +215,14 @@ def test_call_can_exempt_exceptions(make_breaker: MakeBreaker) -> None:
     for _ in range(3):
         with pytest.raises(KeyError):
             breaker.call(not_found, is_failure=lambda e: not isinstance(e, KeyError))
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
 
 
 def test_reset_closes(make_breaker: MakeBreaker) -> None:
     breaker = make_breaker(minimum_calls=2)
     run(breaker, failed=2)
     breaker.reset()
-    assert breaker.state is BreakerState.CLOSED
+    assert breaker.snapshot().state is BreakerState.CLOSED
     assert gauge(breaker) == 0
 
 

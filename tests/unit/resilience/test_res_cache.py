@@ -7,7 +7,7 @@ from concurrent.futures import Executor, Future
 from typing import Any
 
 import pytest
-from conftest import metric, unique
+from res_helpers import metric, unique
 
 from tradestats.market.errors import DataError, UpstreamUnavailable
 from tradestats.resilience.cache import TTLCache

@@ -9,8 +9,19 @@ Account, C. Price, MTM P/L, Realized P/L %) all read the same way.
 - ``Order`` rows are executions; the ``Trade`` rows that follow an order are its
   partial fills and are not counted twice. A ``Trade`` row without an order row above
   it (statements exported at trade level) is an execution.
-- ``ClosedLot``, ``SubTotal`` and ``Total`` rows are skipped; the broker's
-  ``Realized P/L`` stays in each execution's `raw`.
+- ``ClosedLot``, ``SubTotal`` and ``Total`` rows are skipped (counted in `skipped`);
+  the broker's ``Realized P/L`` stays in each execution's `raw`.
+- With ``synthesize_openings=True`` (off in the default preset), a close whose opening
+  is not in the file gets a synthetic opening per ``ClosedLot`` row that the file does
+  not cover (see `opening_lots`): at the lot's date (local midnight; the statement
+  gives the day only), quantity = the lot's, price = ``Basis / (quantity *
+  multiplier)``, fees 0 (``Basis`` includes the opening commission),
+  ``raw["synthetic"] == "closed_lot"``. Lots dated before the file's first fill of the
+  instrument are always synthesized; later ones only for the quantity the file's own
+  position cannot cover, so an opening that *is* in the file is never counted twice.
+  A close (code ``C`` without ``O``) that has no ``ClosedLot`` rows uses its own
+  ``Basis`` for the uncovered quantity, dated at the statement period's first day
+  (``open_time_known`` false).
 - Quantity is signed (negative = sell); ``Comm/Fee`` (or ``Comm in USD``) is negative
   for a cost. An expiration (code ``Ep``), assignment (``A``) or exercise (``Ex``) is an
   execution at the reported price, 0 for the removed option.
@@ -23,7 +34,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import tzinfo
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from tradestats.journal.importers.base import (
@@ -35,10 +47,16 @@ from tradestats.journal.importers.base import (
 )
 from tradestats.journal.importers.futures import parse_future_symbol
 from tradestats.journal.importers.instruments import make_instrument
+from tradestats.journal.importers.opening_lots import (
+    BrokerLot,
+    ClosingBasis,
+    with_synthetic_openings,
+)
 from tradestats.journal.importers.reading import SourceFile
 from tradestats.journal.importers.tabular import HeaderIndex, cell, rejection
 from tradestats.journal.importers.values import (
     RowError,
+    midnight,
     parse_date,
     parse_decimal,
     parse_optional_decimal,
@@ -81,11 +99,53 @@ class _TradeColumns:
             (i for i, name in enumerate(header) if name.lower().startswith("comm")), None
         )
         self.code = index.find("Code")
+        self.basis = index.find("Basis")
+
+
+@dataclass(slots=True)
+class _Close:
+    """An execution and the ClosedLot rows that follow it (when synthesizing)."""
+
+    execution: Execution
+    code: str
+    basis: str
+    lots: list[BrokerLot] = field(default_factory=list)
+    broken: bool = False
+
+    def closing_basis(self, period_start: datetime | None) -> ClosingBasis | None:
+        if self.broken:
+            return None
+        if self.lots:
+            return ClosingBasis(lots=tuple(self.lots), source="ClosedLot")
+        codes = {c.strip() for c in self.code.split(";")}
+        if "C" not in codes or "O" in codes or not self.basis.strip():
+            return None
+        try:
+            basis = parse_decimal(self.basis, "Basis")
+        except RowError:
+            return None
+        ex = self.execution
+        return ClosingBasis(
+            quantity=ex.quantity, basis=abs(basis), source="Basis",
+            opened=period_start if period_start is not None else ex.timestamp,
+        )
+
+
+def _period_start(text: str, tz: tzinfo) -> datetime | None:
+    """First day of ``"January 1, 2023 - December 31, 2023"`` (or a single day)."""
+    try:
+        day = datetime.strptime(text.split(" - ")[0].strip(), "%B %d, %Y").date()
+    except ValueError:
+        return None
+    return midnight(day, tz)
 
 
 class IbkrActivityImporter(BrokerImporter):
     name = "ibkr_activity"
     label = "Interactive Brokers Activity Statement (CSV)"
+
+    def __init__(self, synthesize_openings: bool = False) -> None:
+        self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
         if sample.kind == "xml":
@@ -104,23 +164,32 @@ class IbkrActivityImporter(BrokerImporter):
         statement_account = settings.account
         cols: _TradeColumns | None = None
         order_key: tuple[str, str, str] | None = None
+        synthesize = self.synthesize_openings
+        closes: list[_Close] = []
+        current: _Close | None = None  # the execution ClosedLot rows attach to
+        period_start: datetime | None = None
         for number, cells in source.rows():
             section = cells[0]
             kind = cell(cells, 1)
             if kind == "Header":
                 if section == "Trades":
                     cols = _TradeColumns(cells)
+                current = None
                 continue
             tally.rows_read += 1
             if section != "Trades":
                 if section == "Account Information" and cell(cells, 2) == "Account":
                     statement_account = cell(cells, 3) or statement_account
+                elif section == "Statement" and cell(cells, 2) == "Period":
+                    period_start = _period_start(cell(cells, 3), tz)
                 tally.skip(_slug(section))
+                current = None
                 continue
             if cols is None:
                 raise MissingColumnError("Trades,Header", cells, self.name)
             if kind != "Data":
                 tally.skip(_slug(kind))  # SubTotal, Total, Notes
+                current = None
                 continue
             what = cell(cells, cols.discriminator) if cols.discriminator is not None else "Trade"
             account = cell(cells, cols.account) or statement_account
@@ -134,12 +203,52 @@ class IbkrActivityImporter(BrokerImporter):
                 order_key = None
             else:
                 tally.skip(_slug(what))  # ClosedLot
+                if what == "ClosedLot" and current is not None:
+                    self._add_lot(current, number, cells, cols, tz)
                 continue
             raw = cols.index.raw(cells)
             try:
-                yield self._execution(number, cells, cols, account, raw, settings, tz)
+                execution = self._execution(number, cells, cols, account, raw, settings, tz)
             except RowError as err:
+                current = None
                 yield rejection(number, err, raw)
+                continue
+            if not synthesize:
+                yield execution
+                continue
+            current = _Close(execution, cell(cells, cols.code), cell(cells, cols.basis))
+            closes.append(current)
+        if synthesize:
+            yield from with_synthetic_openings(
+                (c.execution, c.closing_basis(period_start)) for c in closes
+            )
+
+    @staticmethod
+    def _add_lot(
+        close: _Close, number: int, cells: list[str], cols: _TradeColumns, tz: tzinfo
+    ) -> None:
+        """Attach a ClosedLot row to the close above it; a lot that cannot be read or
+        does not fit the close disables synthesis for that close."""
+        text = cell(cells, cols.when)
+        try:
+            opened = parse_timestamp(text, "Date/Time", tz)
+            quantity = parse_decimal(cell(cells, cols.quantity), "Quantity")
+            basis = parse_decimal(cell(cells, cols.basis), "Basis")
+        except RowError:
+            close.broken = True
+            return
+        # A sell closes long lots (positive quantity), a buy closes short ones.
+        closes_long = close.execution.side is Side.SELL
+        wrong_sign = basis != 0 and (basis > 0) != (quantity > 0)
+        if quantity == 0 or (quantity > 0) != closes_long or wrong_sign:
+            close.broken = True
+            return
+        close.lots.append(
+            BrokerLot(
+                opened=opened, quantity=abs(quantity), basis=abs(basis), row=number,
+                date_only=":" not in text,
+            )
+        )
 
     def _execution(
         self,

@@ -5,6 +5,11 @@ The header uses Flex field names (``"Buy/Sell","TradeDate","Quantity","TradePric
 name, and the rows are converted exactly like XML ``<Trade>`` elements. ``Symbol`` falls
 back to ``ISIN``; a row with neither (e.g. an FX conversion with an empty ISIN) is
 rejected. Repeated header lines (one per account section) are skipped.
+
+``synthesize_openings=True`` (off in the default preset) adds synthetic openings for
+closes whose opening is not in the file, from the ``Cost`` column, exactly as the XML
+preset does (there is no statement ``fromDate`` in a CSV: without ``OpenDateTime`` the
+opening is dated just before the close, ``open_time_known`` false).
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from tradestats.journal.importers.base import (
     TableSample,
     normalize_header,
 )
-from tradestats.journal.importers.ibkr_flex_xml import flex_execution
+from tradestats.journal.importers.ibkr_flex_xml import flex_closing_basis, flex_execution
+from tradestats.journal.importers.opening_lots import ClosingBasis, with_synthetic_openings
 from tradestats.journal.importers.reading import SourceFile
 from tradestats.journal.importers.tabular import HeaderIndex, rejection
 from tradestats.journal.importers.values import RowError, zone
@@ -35,6 +41,9 @@ _FLEX_ONLY = ("ibcommission", "iborderid", "ibexecid", "currencyprimary", "clien
 class IbkrFlexCsvImporter(BrokerImporter):
     name = "ibkr_flex_csv"
     label = "Interactive Brokers Flex Query (CSV)"
+
+    def __init__(self, synthesize_openings: bool = False) -> None:
+        self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
         if sample.kind == "xml" or not sample.header:
@@ -64,6 +73,16 @@ class IbkrFlexCsvImporter(BrokerImporter):
         level_pos = index.find("LevelOfDetail")
         orders: list[tuple[int, list[str]]] = []
         saw_execution_level = False
+        closes: list[tuple[Execution, ClosingBasis | None]] = []
+
+        def emit(number: int, cells: list[str]) -> Iterator[Execution | Rejection]:
+            record = dict(zip(keys, cells, strict=False))
+            item = self._one(number, record, cells, index, settings, tz)
+            if isinstance(item, Execution) and self.synthesize_openings:
+                closes.append((item, flex_closing_basis(record, item, tz, None)))
+            else:
+                yield item
+
         for number, cells in rows:
             if cells == header:
                 tally.skip("header")
@@ -78,18 +97,19 @@ class IbkrFlexCsvImporter(BrokerImporter):
                 orders.append((number, cells))  # used only if no executions are listed
                 continue
             saw_execution_level = True
-            yield self._one(number, cells, keys, index, settings, tz)
+            yield from emit(number, cells)
         for number, cells in orders:
             if saw_execution_level:
                 tally.skip("order_summary")
             else:
-                yield self._one(number, cells, keys, index, settings, tz)
+                yield from emit(number, cells)
+        if closes:
+            yield from with_synthetic_openings(closes)
 
     def _one(
-        self, number: int, cells: list[str], keys: list[str], index: HeaderIndex,
+        self, number: int, record: dict[str, str], cells: list[str], index: HeaderIndex,
         settings: ImportSettings, tz: tzinfo,
     ) -> Execution | Rejection:
-        record = dict(zip(keys, cells, strict=False))
         raw = index.raw(cells)
         try:
             return flex_execution(record, raw, number, settings, tz, self.name,

@@ -7,15 +7,23 @@ currency, ibExecID / tradeID / transactionID, ibOrderID. Everything else
 (openCloseIndicator, fifoPnlRealized, notes...) stays in `raw`.
 
 With ``levelOfDetail`` ORDER and EXECUTION rows both present only the executions count;
-CLOSED_LOT rows never do. The XML is read with expat, streaming, with DTDs and entity
-declarations refused (no entity-expansion bombs, no external entities).
+CLOSED_LOT rows never do. With ``synthesize_openings=True`` (off in the default preset),
+a close (``openCloseIndicator`` C, not C;O) whose opening is not in the file gets one
+synthetic opening for the quantity the file's own position does not cover (see
+`opening_lots`), priced from the broker's ``cost`` minus the basis of the file's lots it
+also closes, fees 0 (``cost`` includes the opening commission), dated at
+``openDateTime`` when given, else at the statement's ``fromDate`` (a lower bound,
+``open_time_known`` false), ``raw["synthetic"] == "closed_lot"``. CLOSED_LOT rows are
+not used for this yet (no sample to verify their sign conventions against).
+
+The XML is read with expat, streaming, with DTDs and entity declarations refused (no entity-expansion bombs, no external entities).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from xml.parsers import expat
 
@@ -28,6 +36,7 @@ from tradestats.journal.importers.base import (
     normalize_header,
 )
 from tradestats.journal.importers.instruments import make_instrument
+from tradestats.journal.importers.opening_lots import ClosingBasis, with_synthetic_openings
 from tradestats.journal.importers.reading import SourceFile
 from tradestats.journal.importers.tabular import rejection
 from tradestats.journal.importers.values import (
@@ -150,9 +159,38 @@ def flex_execution(
     )
 
 
+def flex_closing_basis(
+    record: Mapping[str, str], execution: Execution, tz: tzinfo,
+    statement_start: datetime | None,
+) -> ClosingBasis | None:
+    """What a Flex trade record (normalized keys) says its close consumed: the
+    unsigned ``cost`` for a pure close (openCloseIndicator C), else None."""
+    indicator = record.get("opencloseindicator", "")
+    codes = {c.strip().upper() for c in indicator.split(";")}
+    cost_text = record.get("cost", "")
+    if "C" not in codes or "O" in codes or is_blank(cost_text):
+        return None
+    try:
+        basis = abs(parse_decimal(cost_text, "cost"))
+        open_text = record.get("opendatetime", "")
+        opened = None if is_blank(open_text) else parse_timestamp(open_text, "openDateTime", tz)
+    except RowError:
+        return None
+    if opened is not None:
+        return ClosingBasis(quantity=execution.quantity, basis=basis, opened=opened,
+                            open_time_known=True, source="cost")
+    return ClosingBasis(
+        quantity=execution.quantity, basis=basis, source="cost",
+        opened=statement_start if statement_start is not None else execution.timestamp,
+    )
+
+
 class IbkrFlexXmlImporter(BrokerImporter):
     name = "ibkr_flex_xml"
     label = "Interactive Brokers Flex Query (XML)"
+
+    def __init__(self, synthesize_openings: bool = False) -> None:
+        self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
         if sample.kind != "xml":
@@ -166,11 +204,29 @@ class IbkrFlexXmlImporter(BrokerImporter):
     ) -> Iterator[Execution | Rejection]:
         tz = zone(settings.zone_name(self.default_timezone))
         statement_account = settings.account
+        statement_start: datetime | None = None
         saw_execution_level = False
         orders: list[tuple[int, dict[str, str]]] = []
+        closes: list[tuple[Execution, ClosingBasis | None]] = []
+
+        def emit(number: int, attrs: dict[str, str]) -> Iterator[Execution | Rejection]:
+            record = {normalize_header(k): v for k, v in attrs.items()}
+            item = self._one(number, record, attrs, settings, tz, statement_account)
+            if isinstance(item, Execution) and self.synthesize_openings:
+                closes.append(
+                    (item, flex_closing_basis(record, item, tz, statement_start))
+                )
+            else:
+                yield item
+
         for number, tag, attrs in _elements(source):
             if tag == "FlexStatement":
                 statement_account = attrs.get("accountId") or settings.account
+                start = attrs.get("fromDate", "")
+                try:
+                    statement_start = midnight(parse_date(start, "fromDate"), tz)
+                except RowError:
+                    statement_start = None
                 continue
             if tag in _CONTAINERS:
                 continue
@@ -187,18 +243,19 @@ class IbkrFlexXmlImporter(BrokerImporter):
                 orders.append((number, attrs))  # used only if no executions follow
                 continue
             saw_execution_level = True
-            yield self._one(number, attrs, settings, tz, statement_account)
+            yield from emit(number, attrs)
         for number, attrs in orders:
             if saw_execution_level:
                 tally.skip("order_summary")
             else:
-                yield self._one(number, attrs, settings, tz, statement_account)
+                yield from emit(number, attrs)
+        if closes:
+            yield from with_synthetic_openings(closes)
 
     def _one(
-        self, number: int, attrs: dict[str, str], settings: ImportSettings, tz: tzinfo,
-        account: str,
+        self, number: int, record: dict[str, str], attrs: dict[str, str],
+        settings: ImportSettings, tz: tzinfo, account: str,
     ) -> Execution | Rejection:
-        record = {normalize_header(k): v for k, v in attrs.items()}
         try:
             return flex_execution(record, attrs, number, settings, tz, self.name, account)
         except RowError as err:
