@@ -15,9 +15,9 @@ Fees are allocated pro rata to matched quantity: a realization carries the closi
 fee share plus the fee share of the opening lots it consumed. A round trip's fees are the
 sum of the fee shares of all its fills, and `net = gross - fees`.
 
-Everything is `Decimal`. Average-cost divisions round at the context precision (28
-digits); the lot that empties a position takes the exact remainder, so realizations sum
-to the round trip's totals.
+Everything is `Decimal`. Pro-rata shares are rounded to 1e-12 and the remainder stays
+with the lot (or the other part of a split fill), so realizations sum exactly to the
+round trips' totals and round-trip fees sum exactly to the fills' fees.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ __all__ = [
 MatchMethod = Literal["fifo", "lifo", "average"]
 _METHODS: frozenset[str] = frozenset({"fifo", "lifo", "average"})
 _ZERO = Decimal(0)
+# Pro-rata shares (fee splits, average-cost basis) are rounded to 1e-12 money units, so
+# a share and its remainder always add back up exactly: totals reconcile to the digit.
+_SPLIT = Decimal("1e-12")
 
 
 @dataclass(slots=True)
@@ -189,8 +192,8 @@ def _close_lots(book: _Book, qty: Decimal, method: str) -> tuple[Decimal, Decima
         if qty == lot_qty:
             lots.clear()
             return lot_cost, lot_fees
-        cost = lot_cost * qty / lot_qty
-        fees = lot_fees * qty / lot_qty
+        cost = (lot_cost * qty / lot_qty).quantize(_SPLIT)
+        fees = (lot_fees * qty / lot_qty).quantize(_SPLIT)
         lots[0] = (lot_qty - qty, lot_cost - cost, lot_fees - fees, time)
         return cost, fees
 
@@ -218,7 +221,7 @@ def _close_lots(book: _Book, qty: Decimal, method: str) -> tuple[Decimal, Decima
                 return cost, fees
             lot_qty, price, lot_fees, time = lots[0] if fifo else lots[-1]
         else:
-            share = lot_fees * remaining / lot_qty
+            share = (lot_fees * remaining / lot_qty).quantize(_SPLIT)
             lot = (lot_qty - remaining, price, lot_fees - share, time)
             if fifo:
                 lots[0] = lot
@@ -321,7 +324,7 @@ def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:
             close_fee = fee
         else:
             close_qty = size
-            close_fee = fee * size / qty
+            close_fee = (fee * size / qty).quantize(_SPLIT)
         cost, open_fees = _close_lots(book, close_qty, method)
         proceeds = price * close_qty
         gross = (proceeds - cost) * book.multiplier

@@ -22,7 +22,7 @@ from typing import Any
 
 import redis
 
-from tradestats.resilience.breaker import (
+from tradestats.resilience.breaker_store import (
     Admission,
     BreakerConfig,
     BreakerState,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradestats.journal.matching import group_multi_leg, match_round_trips
+from tradestats.journal.matching import MatchMethod, group_multi_leg, match_round_trips
 from tradestats.journal.model import AssetClass, Execution, Instrument, OptionRight, Side
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
@@ -24,15 +24,15 @@ CALL = Instrument(
     strike=D(180),
     right=OptionRight.CALL,
 )
-METHODS = ("fifo", "lifo", "average")
+METHODS: tuple[MatchMethod, ...] = ("fifo", "lifo", "average")
 
 
 def fill(
     minute: int,
     side: str,
-    qty: str | int,
-    price: str | int,
-    fees: str | int = 0,
+    qty: str | int | D,
+    price: str | int | D,
+    fees: str | int | D = 0,
     inst: Instrument = AAPL,
     account: str = "A",
     order_id: str | None = None,
@@ -50,7 +50,7 @@ def fill(
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_simple_long_round_trip(method: str) -> None:
+def test_simple_long_round_trip(method: MatchMethod) -> None:
     res = match_round_trips([fill(0, "buy", 100, "10", 1), fill(5, "sell", 100, "12", 1)], method)
     (rt,) = res.round_trips
     assert rt.direction == "long"
@@ -66,7 +66,7 @@ def test_simple_long_round_trip(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_short_round_trip(method: str) -> None:
+def test_short_round_trip(method: MatchMethod) -> None:
     res = match_round_trips([fill(0, "sell", 50, "20"), fill(1, "buy", 50, "18.5")], method)
     (rt,) = res.round_trips
     assert rt.direction == "short"
@@ -81,7 +81,7 @@ def test_short_round_trip(method: str) -> None:
     ("method", "first", "second"),
     [("fifo", D(300), D(-100)), ("lifo", D(100), D(100)), ("average", D(200), D(0))],
 )
-def test_scale_in_scale_out_by_method(method: str, first: D, second: D) -> None:
+def test_scale_in_scale_out_by_method(method: MatchMethod, first: D, second: D) -> None:
     fills = [
         fill(0, "buy", 100, "10", 1),
         fill(1, "buy", 100, "12", 1),
@@ -136,7 +136,7 @@ def test_average_cost_partial_close_fees() -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_flip_long_to_short_in_one_fill(method: str) -> None:
+def test_flip_long_to_short_in_one_fill(method: MatchMethod) -> None:
     fills = [
         fill(0, "buy", 100, "10", "1"),
         fill(1, "sell", 150, "12", "3"),  # closes 100, opens short 50; fee 2 / 1
@@ -159,7 +159,7 @@ def test_flip_long_to_short_in_one_fill(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_option_multiplier_and_expiry_worthless(method: str) -> None:
+def test_option_multiplier_and_expiry_worthless(method: MatchMethod) -> None:
     fills = [
         fill(0, "buy", 2, "3.50", "1.30", inst=CALL),
         fill(60 * 24, "sell", 2, "0", "0", inst=CALL),  # expired worthless
@@ -171,7 +171,7 @@ def test_option_multiplier_and_expiry_worthless(method: str) -> None:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_future_multiplier_short(method: str) -> None:
+def test_future_multiplier_short(method: MatchMethod) -> None:
     fills = [
         fill(0, "sell", 3, "5200.25", "1.24", inst=MES),
         fill(1, "buy", 1, "5190.00", "0.62", inst=MES),
@@ -289,7 +289,7 @@ def _flatten(fills: list[Execution]) -> list[Execution]:
 def test_quantity_conservation(raw: list[tuple[str, int, int, int, Instrument]]) -> None:
     fills = _build(raw)
     for method in METHODS:
-        res = match_round_trips(fills, method)  # type: ignore[arg-type]
+        res = match_round_trips(fills, method)
         for key in {f.instrument.key for f in fills}:
             net = sum((f.signed_quantity for f in fills if f.instrument.key == key), D(0))
             open_q = sum((p.quantity for p in res.open_positions if p.instrument.key == key), D(0))
@@ -308,13 +308,12 @@ def test_pnl_equals_cash_flow_when_flat_and_methods_agree(
     fees = sum((f.fees for f in fills), D(0))
     totals = []
     for method in METHODS:
-        res = match_round_trips(fills, method)  # type: ignore[arg-type]
+        res = match_round_trips(fills, method)
         assert res.open_positions == []
         gross = sum((rt.gross_pnl for rt in res.round_trips), D(0))
         assert gross == cash
         assert sum((rt.fees for rt in res.round_trips), D(0)) == fees
-        realized = sum((r.gross_pnl for r in res.realizations), D(0))
-        assert abs(realized - cash) < D("1e-12")
-        assert abs(sum((r.fees for r in res.realizations), D(0)) - fees) < D("1e-12")
+        assert sum((r.gross_pnl for r in res.realizations), D(0)) == cash
+        assert sum((r.fees for r in res.realizations), D(0)) == fees
         totals.append([(rt.gross_pnl, rt.fees, rt.quantity) for rt in res.round_trips])
     assert totals[0] == totals[1] == totals[2]

@@ -16,7 +16,8 @@ also closes, fees 0 (``cost`` includes the opening commission), dated at
 ``open_time_known`` false), ``raw["synthetic"] == "closed_lot"``. CLOSED_LOT rows are
 not used for this yet (no sample to verify their sign conventions against).
 
-The XML is read with expat, streaming, with DTDs and entity declarations refused (no entity-expansion bombs, no external entities).
+The XML is read with expat, streaming, with DTDs and entity declarations refused (no
+entity-expansion bombs, no external entities).
 """
 
 from __future__ import annotations
