@@ -16,9 +16,10 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from tradestats.api.closing import ClosingIterator
 from tradestats.config import ConfigError, Settings, is_loopback
 from tradestats.telemetry.logs import configure_logging
 
@@ -202,32 +203,11 @@ class InFlightCounter:
         except BaseException:
             self._done()
             raise
-        return _ClosingIterator(result, self._done)
+        return ClosingIterator(result, self._done)
 
     def _done(self) -> None:
         with self._lock:
             self.count -= 1
-
-
-class _ClosingIterator:
-    def __init__(self, inner: Iterable[bytes], on_close: Callable[[], None]) -> None:
-        self._inner = inner
-        self._on_close = on_close
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._inner)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._inner, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._on_close()
 
 
 def _serve_waitress(settings: Settings) -> int:

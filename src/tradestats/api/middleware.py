@@ -15,9 +15,10 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from tradestats.api.closing import ClosingIterator
 from tradestats.config import Settings
 from tradestats.telemetry import metrics
 from tradestats.telemetry.logs import request_id_var
@@ -99,29 +100,4 @@ class RequestObservability:
             status_holder[:] = ["500 Internal Server Error"]
             finish()
             raise
-        return _Finishing(result, finish)
-
-
-class _Finishing:
-    """Response iterable that runs `on_close` once, when the server closes it."""
-
-    __slots__ = ("_closed", "_inner", "_on_close")
-
-    def __init__(self, inner: Iterable[bytes], on_close: Callable[[], None]) -> None:
-        self._inner = inner
-        self._on_close = on_close
-        self._closed = False
-
-    def __iter__(self) -> Iterator[bytes]:
-        return iter(self._inner)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            close = getattr(self._inner, "close", None)
-            if close is not None:
-                close()
-        finally:
-            self._on_close()
+        return ClosingIterator(result, finish)
