@@ -55,9 +55,9 @@ def _charts(report: dict[str, Any]) -> str:
         )
     )
     bars.update_layout(height=320, margin={"l": 40, "r": 10, "t": 30, "b": 30}, title="Monthly P&L")
-    return fig.to_html(full_html=False, include_plotlyjs=True) + bars.to_html(
-        full_html=False, include_plotlyjs=False
-    )
+    first: str = fig.to_html(full_html=False, include_plotlyjs=True)
+    second: str = bars.to_html(full_html=False, include_plotlyjs=False)
+    return first + second
 
 
 def _breakdown_table(title: str, rows: list[dict[str, Any]]) -> str:

@@ -220,4 +220,20 @@ jobs = Table(
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("params_json", Text, nullable=True),  # 0003: a scan's date and filters
+)
+
+# A scan's event log (0003): every progress/result/status change of one job, numbered
+# 1, 2, 3, ... per job, so Server-Sent Events clients resume after the last id they saw.
+# Per-ticker outcomes carry the ticker (at most one event per job and ticker).
+scan_events = Table(
+    "scan_events",
+    metadata,
+    Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("type", String(20), nullable=False),
+    Column("ticker", String(32), nullable=True),
+    Column("data_json", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("job_id", "ticker", name="uq_scan_events_job_ticker"),
 )

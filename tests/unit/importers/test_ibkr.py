@@ -8,7 +8,19 @@ from pathlib import Path
 import pytest
 
 from tradestats.journal.importers import parse_file
-from tradestats.journal.model import AssetClass, OptionRight, Side
+from tradestats.journal.model import AssetClass, Execution, OptionRight, Side
+
+# The IBKR presets synthesize an opening for each close whose opening is not in the file
+# (raw["synthetic"] == "closed_lot", see importers/opening_lots.py), placed just before
+# the close it feeds. File-row assertions apply to the real executions only.
+
+
+def _synthetic(executions: list[Execution]) -> list[Execution]:
+    return [e for e in executions if e.raw and e.raw.get("synthetic") == "closed_lot"]
+
+
+def _real(executions: list[Execution]) -> list[Execution]:
+    return [e for e in executions if not (e.raw and e.raw.get("synthetic") == "closed_lot")]
 
 # -- Flex XML -------------------------------------------------------------------------
 
@@ -16,11 +28,20 @@ from tradestats.journal.model import AssetClass, OptionRight, Side
 def test_flex_xml_options_and_expirations(fixtures: Path) -> None:
     parsed = parse_file(fixtures / "ibkr/ib2tw_trades_flex.xml")
     assert parsed.broker == "ibkr_flex_xml"
-    assert (len(parsed.executions), len(parsed.rejections), parsed.rows_read) == (11, 0, 11)
-    classes = [e.instrument.asset_class for e in parsed.executions]
+    # 17 = 11 file rows + 6 synthetic openings (IAG stock, ULTA put, 4 RUT options)
+    assert (len(parsed.executions), len(parsed.rejections), parsed.rows_read) == (17, 0, 11)
+    real, synthetic = _real(parsed.executions), _synthetic(parsed.executions)
+    assert (len(real), len(synthetic)) == (11, 6)
+    classes = [e.instrument.asset_class for e in real]
     assert classes.count(AssetClass.OPTION) == 9 and classes.count(AssetClass.STOCK) == 2
+    assert [e.instrument.underlying for e in synthetic] == [
+        "IAG", "ULTA", "RUT", "RUT", "RUT", "RUT"
+    ]
+    assert [e.instrument.asset_class for e in synthetic].count(AssetClass.OPTION) == 5
+    # each synthetic opening sits just before the close it feeds
+    assert [parsed.executions.index(e) for e in synthetic] == [0, 7, 9, 11, 13, 15]
 
-    aapl = parsed.executions[1]
+    aapl = real[1]
     assert aapl.account == "U1234567"
     assert (aapl.side, aapl.quantity, aapl.price, aapl.fees) == (
         Side.BUY, Decimal(100), Decimal("179.59"), Decimal(1)
@@ -30,15 +51,15 @@ def test_flex_xml_options_and_expirations(fixtures: Path) -> None:
     assert aapl.broker_execution_id == "00013d66.5bf526b9.01.01"
     assert aapl.order_id == "45910827"
 
-    expired = parsed.executions[6]  # ULTA put, notes="Ep", price 0
+    expired = real[6]  # ULTA put, notes="Ep", price 0
     assert expired.price == 0 and expired.side is Side.BUY and expired.quantity == 45
     assert expired.instrument.symbol == "ULTA  181019P00250000"
     assert expired.instrument.right is OptionRight.PUT
     assert expired.raw is not None and expired.raw["fifoPnlRealized"] == "5593.343492"
     # no ibExecID: the tradeID identifies the fill
-    assert parsed.executions[0].broker_execution_id == "77337817"
+    assert real[0].broker_execution_id == "77337817"
     # a positive ibCommission is a rebate: negative fee
-    rebate = parsed.executions[5]
+    rebate = real[5]
     assert rebate.fees == Decimal("-0.012049")
 
 
@@ -142,46 +163,73 @@ def test_activity_statement_account_from_account_information(
         "ibkr/activity_statement/ibkr-tax-gemini_U12345678_2023_full_activity_statement.csv"
     )
     parsed = parse_file(path)
-    assert (len(parsed.executions), len(parsed.rejections)) == (16, 0)
+    # 20 = 16 file rows + 4 synthetic openings (DVN, BKE, CVX, ALLY: sold in the period,
+    # no ClosedLot rows, rebuilt from Basis at the period start)
+    assert (len(parsed.executions), len(parsed.rejections)) == (20, 0)
+    real, synthetic = _real(parsed.executions), _synthetic(parsed.executions)
+    assert len(real) == 16
+    assert [(e.instrument.symbol, e.quantity, e.raw["basis"] if e.raw else None)
+            for e in synthetic] == [
+        ("DVN", Decimal(20), "330.00"), ("BKE", Decimal(20), "420.00"),
+        ("CVX", Decimal(3), "255.00"), ("ALLY", Decimal(12), "480.00"),
+    ]
     assert {e.account for e in parsed.executions} == {"U12345678"}
     assert parsed.skipped["dividends"] == 88
-    realized = sum(Decimal(e.raw["Realized P/L"]) for e in parsed.executions if e.raw)
+    realized = sum(Decimal(e.raw["Realized P/L"]) for e in real if e.raw)
     assert realized == Decimal("1094.00")  # the statement's Trades Total
 
 
 @pytest.mark.parametrize(
-    ("name", "n_exec", "skipped"),
+    ("name", "n_rows", "n_synthetic", "skipped"),
     [
-        ("option_assignment", 12, {"order_fill": 12, "closedlot": 8, "subtotal": 4}),
-        ("multi_account", 6, {"order_fill": 7, "closedlot": 6, "subtotal": 3}),
-        ("numbers_within_quotes", 4, {"order_fill": 7, "closedlot": 5, "subtotal": 1}),
-        ("single_account", 1, {"order_fill": 1, "closedlot": 1, "subtotal": 1}),
-        ("single_account_2022", 1, {"order_fill": 1, "closedlot": 1, "subtotal": 1}),
-        ("shorting_stocks", 2, {"order_fill": 2, "closedlot": 1, "subtotal": 1}),
-        ("long_call_exercise", 3, {"closedlot": 2}),
-        ("long_put_exercise", 3, {"closedlot": 2}),
-        ("short_put_assign_2023", 2, {"closedlot": 1}),
-        ("short_put_sell_2024", 1, {"closedlot": 1}),
+        # n_rows executions from the file's rows + n_synthetic openings from ClosedLot
+        # rows dated before the file's first fill of their instrument
+        ("option_assignment", 12, 4, {"order_fill": 12, "closedlot": 8, "subtotal": 4}),
+        ("multi_account", 6, 3, {"order_fill": 7, "closedlot": 6, "subtotal": 3}),
+        ("numbers_within_quotes", 4, 0, {"order_fill": 7, "closedlot": 5, "subtotal": 1}),
+        ("single_account", 1, 1, {"order_fill": 1, "closedlot": 1, "subtotal": 1}),
+        ("single_account_2022", 1, 1, {"order_fill": 1, "closedlot": 1, "subtotal": 1}),
+        ("shorting_stocks", 2, 0, {"order_fill": 2, "closedlot": 1, "subtotal": 1}),
+        ("long_call_exercise", 3, 1, {"closedlot": 2}),
+        ("long_put_exercise", 3, 1, {"closedlot": 2}),
+        ("short_put_assign_2023", 2, 1, {"closedlot": 1}),
+        ("short_put_sell_2024", 1, 1, {"closedlot": 1}),
     ],
 )
 def test_activity_oittaa_samples(
-    shared_sample: Callable[[str], Path], name: str, n_exec: int, skipped: dict[str, int]
+    shared_sample: Callable[[str], Path],
+    name: str,
+    n_rows: int,
+    n_synthetic: int,
+    skipped: dict[str, int],
 ) -> None:
     parsed = parse_file(shared_sample(f"ibkr/activity_statement/oittaa_data_{name}.csv"))
     assert parsed.broker == "ibkr_activity"
-    assert (len(parsed.executions), parsed.rejections, parsed.skipped) == (n_exec, [], skipped)
+    assert (len(parsed.executions), parsed.rejections, parsed.skipped) == (
+        n_rows + n_synthetic, [], skipped
+    )
+    real, synthetic = _real(parsed.executions), _synthetic(parsed.executions)
+    assert (len(real), len(synthetic)) == (n_rows, n_synthetic)
+    # every synthetic opening feeds one of the file's closes, on the other side
+    closes = {str(e.row): e for e in real}
+    for lot in synthetic:
+        assert lot.raw is not None and lot.fees == 0
+        close = closes[lot.raw["closing_row"]]
+        assert lot.instrument == close.instrument and lot.side is not close.side
+        assert lot.timestamp < close.timestamp
 
 
 def test_activity_multi_account_orders_and_expiry(shared_sample: Callable[[str], Path]) -> None:
     parsed = parse_file(shared_sample("ibkr/activity_statement/oittaa_data_multi_account.csv"))
     assert {e.account for e in parsed.executions} == {"U12345"}
-    order = parsed.executions[2]  # Order of 2 split into two Trade fills
+    real = _real(parsed.executions)  # + 3 synthetic openings (HMBs, 2 UNIT lots)
+    order = real[2]  # Order of 2 split into two Trade fills
     assert (order.quantity, order.price, order.fees) == (
         Decimal(2), Decimal("0.41"), Decimal("1.4200182")
     )
     assert order.instrument.symbol == "CLOV  210716C00020000"
     assert order.instrument.expiry == date(2021, 7, 16)
-    expired = parsed.executions[-1]  # code C;Ep, price 0
+    expired = real[-1]  # code C;Ep, price 0
     assert (expired.side, expired.quantity, expired.price) == (Side.BUY, Decimal(4), Decimal(0))
     assert expired.raw is not None and expired.raw["Realized P/L"] == "355.308974"
 

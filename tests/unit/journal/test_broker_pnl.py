@@ -27,10 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from tradestats.journal.importers import open_source, parse_file
+from tradestats.journal.importers import get_preset, open_source, parse_file
 from tradestats.journal.importers.base import BrokerImporter
 from tradestats.journal.importers.hyperliquid import HyperliquidImporter
 from tradestats.journal.importers.ibkr_activity import IbkrActivityImporter
+from tradestats.journal.importers.ibkr_flex_csv import IbkrFlexCsvImporter
 from tradestats.journal.importers.ibkr_flex_xml import IbkrFlexXmlImporter
 from tradestats.journal.matching import match_round_trips
 from tradestats.journal.model import Execution
@@ -249,18 +250,19 @@ def test_realized_pnl_total_per_currency(name: str) -> None:
 def test_totals_spelled_out() -> None:
     """The per-currency totals the parametrized tests imply, as readable numbers."""
     hyper = reconcile(SAMPLES["hyperliquid"])
-    assert sum(hyper.ours.values()) == sum(hyper.broker.values()) == Decimal("1997.5")
+    assert sum(hyper.ours.values(), ZERO) == sum(hyper.broker.values(), ZERO) == Decimal("1997.5")
     flex = reconcile(SAMPLES["ib2tw_flex"])
     usd = [k for k in flex.broker if flex.currency[k] == "USD"]
-    assert sum(flex.broker[k] for k in usd) == Decimal("-276575.760508")
+    assert sum((flex.broker[k] for k in usd), ZERO) == Decimal("-276575.760508")
     # -276575.760508 - 1305360 + 1665360 (CASH_SETTLED)
-    assert abs(sum(flex.ours[k] for k in usd) - Decimal("83424.239492")) < HALF_CENT
+    assert abs(sum((flex.ours[k] for k in usd), ZERO) - Decimal("83424.239492")) < HALF_CENT
 
 
 def test_option_assignment_totals_agree_exactly() -> None:
     rec = reconcile(SAMPLES["oittaa_option_assignment"])
-    assert abs(sum(rec.ours.values()) - sum(rec.broker.values())) < HALF_CENT
-    assert sum(rec.broker.values()) == Decimal("40708.14820")
+    ours, broker = sum(rec.ours.values(), ZERO), sum(rec.broker.values(), ZERO)
+    assert broker == Decimal("40708.14820")
+    assert abs(ours - broker) < HALF_CENT
 
 
 # -- the synthetic openings themselves -----------------------------------------------
@@ -305,13 +307,42 @@ def test_flex_partial_coverage_takes_the_rest_of_cost() -> None:
     rec = reconcile(SAMPLES["ib2tw_flex"])
     ulta = [e for e in _synthetic(rec.executions) if e.instrument.underlying == "ULTA"]
     assert len(ulta) == 1 and ulta[0].quantity == 44
-    assert ulta[0].price * 4400 == Decimal("5593.343492") - Decimal("127.012049")
     assert ulta[0].raw is not None and ulta[0].raw["open_time_known"] == "false"
+    assert Decimal(ulta[0].raw["basis"]) == Decimal("5593.343492") - Decimal("127.012049")
+    assert ulta[0].price == Decimal("5466.331443") / 4400  # at 28-digit precision
 
 
-def test_default_presets_do_not_synthesize() -> None:
-    parsed = parse_file(FIXTURES / "ibkr/ib2tw_trades_flex.xml")
-    assert _synthetic(parsed.executions) == [] and len(parsed.executions) == 11
+def test_default_presets_synthesize() -> None:
+    # the registered presets (what parse_file and the DB import use) synthesize
+    for name in ("ibkr_flex_xml", "ibkr_flex_csv", "ibkr_activity"):
+        preset = get_preset(name)
+        assert isinstance(preset, IbkrFlexXmlImporter | IbkrFlexCsvImporter | IbkrActivityImporter)
+        assert preset.synthesize_openings is True
+    path = FIXTURES / "ibkr/ib2tw_trades_flex.xml"
+    parsed = parse_file(path)
+    assert parsed.broker == "ibkr_flex_xml"
+    # 17 = the file's 11 Trade rows + 6 synthetic openings, as with the explicit flag
+    assert (len(parsed.executions), len(_synthetic(parsed.executions))) == (17, 6)
+    assert parsed.executions == FLEX.parse(open_source(path)).executions
+
+
+def test_synthesize_openings_false_keeps_the_files_rows() -> None:
+    path = FIXTURES / "ibkr/ib2tw_trades_flex.xml"
+    off = IbkrFlexXmlImporter(synthesize_openings=False).parse(open_source(path))
+    assert _synthetic(off.executions) == [] and len(off.executions) == 11
+    on = parse_file(path).executions
+    assert off.executions == [e for e in on if e not in _synthetic(on)]
+
+
+def test_activity_default_synthesizes_and_false_does_not() -> None:
+    # one ClosedLot opened before the period (UPST, 2021-03-15): 1 file row + 1 opening
+    path = _path(ACT + "oittaa_data_single_account.csv")
+    parsed = parse_file(path)
+    assert parsed.broker == "ibkr_activity"
+    assert (len(parsed.executions), len(_synthetic(parsed.executions))) == (2, 1)
+    off = IbkrActivityImporter(synthesize_openings=False).parse(open_source(path))
+    assert _synthetic(off.executions) == [] and len(off.executions) == 1
+    assert off.executions == parsed.executions[1:]
 
 
 ACTIVITY_OWN = "".join(
@@ -324,9 +355,9 @@ ACTIVITY_OWN = "".join(
         'Trades,Data,Order,Stocks,USD,XYZ,"2024-01-03, 10:00:00",100,12,-1200,-1,1201,0,O',
         # closes a pre-period lot (2023-12-01) and the file's own lot (2024-01-03)
         'Trades,Data,Order,Stocks,USD,XYZ,"2024-01-05, 11:00:00",-150,13,1950,-1.5,'
-        "-1601.5,347,C",
+        "-1601.5,348,C",
         "Trades,Data,ClosedLot,Stocks,USD,XYZ,2023-12-01,100,10,,,1000,299.0,LT",
-        "Trades,Data,ClosedLot,Stocks,USD,XYZ,2024-01-03,50,12.01,,,600.5,48,ST",
+        "Trades,Data,ClosedLot,Stocks,USD,XYZ,2024-01-03,50,12.01,,,600.5,49,ST",
         'Trades,Data,Order,Stocks,USD,XYZ,"2024-01-08, 11:00:00",-50,14,700,-1,-600.5,98.5,C',
         "Trades,Data,ClosedLot,Stocks,USD,XYZ,2024-01-03,50,12.01,,,600.5,98.5,ST",
     )

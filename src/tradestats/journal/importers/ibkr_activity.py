@@ -11,7 +11,7 @@ Account, C. Price, MTM P/L, Realized P/L %) all read the same way.
   it (statements exported at trade level) is an execution.
 - ``ClosedLot``, ``SubTotal`` and ``Total`` rows are skipped (counted in `skipped`);
   the broker's ``Realized P/L`` stays in each execution's `raw`.
-- With ``synthesize_openings=True`` (off in the default preset), a close whose opening
+- With ``synthesize_openings=True`` (on in the default preset), a close whose opening
   is not in the file gets a synthetic opening per ``ClosedLot`` row that the file does
   not cover (see `opening_lots`): at the lot's date (local midnight; the statement
   gives the day only), quantity = the lot's, price = ``Basis / (quantity *
@@ -126,7 +126,9 @@ class _Close:
             return None
         ex = self.execution
         return ClosingBasis(
-            quantity=ex.quantity, basis=abs(basis), source="Basis",
+            quantity=ex.quantity,
+            basis=abs(basis),
+            source="Basis",
             opened=period_start if period_start is not None else ex.timestamp,
         )
 
@@ -144,7 +146,7 @@ class IbkrActivityImporter(BrokerImporter):
     name = "ibkr_activity"
     label = "Interactive Brokers Activity Statement (CSV)"
 
-    def __init__(self, synthesize_openings: bool = False) -> None:
+    def __init__(self, synthesize_openings: bool = True) -> None:
         self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
@@ -245,7 +247,10 @@ class IbkrActivityImporter(BrokerImporter):
             return
         close.lots.append(
             BrokerLot(
-                opened=opened, quantity=abs(quantity), basis=abs(basis), row=number,
+                opened=opened,
+                quantity=abs(quantity),
+                basis=abs(basis),
+                row=number,
                 date_only=":" not in text,
             )
         )
@@ -306,16 +311,31 @@ class IbkrActivityImporter(BrokerImporter):
             if asset_class is AssetClass.FUTURE_OPTION:
                 future = parse_future_symbol(underlying)
                 return make_instrument(
-                    asset_class, symbol, underlying=future.code if future else underlying,
-                    expiry=expiry, strike=strike, right=right, currency=currency,
-                    overrides=settings.multipliers, symbol_column="Symbol",
+                    asset_class,
+                    symbol,
+                    underlying=future.code if future else underlying,
+                    expiry=expiry,
+                    strike=strike,
+                    right=right,
+                    currency=currency,
+                    overrides=settings.multipliers,
+                    symbol_column="Symbol",
                 )
             return make_instrument(
-                asset_class, symbol, underlying=underlying, expiry=expiry, strike=strike,
-                right=right, multiplier=Decimal(100), currency=currency,
+                asset_class,
+                symbol,
+                underlying=underlying,
+                expiry=expiry,
+                strike=strike,
+                right=right,
+                multiplier=Decimal(100),
+                currency=currency,
                 symbol_column="Symbol",
             )
         return make_instrument(
-            asset_class, symbol, currency=currency, overrides=settings.multipliers,
+            asset_class,
+            symbol,
+            currency=currency,
+            overrides=settings.multipliers,
             symbol_column="Symbol",
         )

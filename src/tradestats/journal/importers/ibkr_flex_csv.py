@@ -6,7 +6,7 @@ name, and the rows are converted exactly like XML ``<Trade>`` elements. ``Symbol
 back to ``ISIN``; a row with neither (e.g. an FX conversion with an empty ISIN) is
 rejected. Repeated header lines (one per account section) are skipped.
 
-``synthesize_openings=True`` (off in the default preset) adds synthetic openings for
+``synthesize_openings=True`` (on in the default preset) adds synthetic openings for
 closes whose opening is not in the file, from the ``Cost`` column, exactly as the XML
 preset does (there is no statement ``fromDate`` in a CSV: without ``OpenDateTime`` the
 opening is dated just before the close, ``open_time_known`` false).
@@ -34,15 +34,23 @@ from tradestats.journal.importers.values import RowError, zone
 from tradestats.journal.model import Execution, Rejection
 
 _SIGNATURE = ("buysell", "tradeprice")
-_FLEX_ONLY = ("ibcommission", "iborderid", "ibexecid", "currencyprimary", "clientaccountid",
-              "fifopnlrealized", "assetclass", "levelofdetail")
+_FLEX_ONLY = (
+    "ibcommission",
+    "iborderid",
+    "ibexecid",
+    "currencyprimary",
+    "clientaccountid",
+    "fifopnlrealized",
+    "assetclass",
+    "levelofdetail",
+)
 
 
 class IbkrFlexCsvImporter(BrokerImporter):
     name = "ibkr_flex_csv"
     label = "Interactive Brokers Flex Query (CSV)"
 
-    def __init__(self, synthesize_openings: bool = False) -> None:
+    def __init__(self, synthesize_openings: bool = True) -> None:
         self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
@@ -88,8 +96,11 @@ class IbkrFlexCsvImporter(BrokerImporter):
                 tally.skip("header")
                 continue
             tally.rows_read += 1
-            level = cells[level_pos].upper() if level_pos is not None and level_pos < len(
-                cells) else "EXECUTION"
+            level = (
+                cells[level_pos].upper()
+                if level_pos is not None and level_pos < len(cells)
+                else "EXECUTION"
+            )
             if level == "CLOSED_LOT":
                 tally.skip("closed_lot")
                 continue
@@ -107,12 +118,16 @@ class IbkrFlexCsvImporter(BrokerImporter):
             yield from with_synthetic_openings(closes)
 
     def _one(
-        self, number: int, record: dict[str, str], cells: list[str], index: HeaderIndex,
-        settings: ImportSettings, tz: tzinfo,
+        self,
+        number: int,
+        record: dict[str, str],
+        cells: list[str],
+        index: HeaderIndex,
+        settings: ImportSettings,
+        tz: tzinfo,
     ) -> Execution | Rejection:
         raw = index.raw(cells)
         try:
-            return flex_execution(record, raw, number, settings, tz, self.name,
-                                  settings.account)
+            return flex_execution(record, raw, number, settings, tz, self.name, settings.account)
         except RowError as err:
             return rejection(number, err, raw)

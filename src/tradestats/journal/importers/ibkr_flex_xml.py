@@ -7,7 +7,7 @@ currency, ibExecID / tradeID / transactionID, ibOrderID. Everything else
 (openCloseIndicator, fifoPnlRealized, notes...) stays in `raw`.
 
 With ``levelOfDetail`` ORDER and EXECUTION rows both present only the executions count;
-CLOSED_LOT rows never do. With ``synthesize_openings=True`` (off in the default preset),
+CLOSED_LOT rows never do. With ``synthesize_openings=True`` (on in the default preset),
 a close (``openCloseIndicator`` C, not C;O) whose opening is not in the file gets one
 synthetic opening for the quantity the file's own position does not cover (see
 `opening_lots`), priced from the broker's ``cost`` minus the basis of the file's lots it
@@ -61,9 +61,7 @@ _CATEGORIES = {
     "FOP": AssetClass.FUTURE_OPTION,
     "CASH": AssetClass.FOREX,
 }
-_CONTAINERS = frozenset(
-    {"FlexQueryResponse", "FlexStatements", "FlexStatement", "Trades"}
-)
+_CONTAINERS = frozenset({"FlexQueryResponse", "FlexStatements", "FlexStatement", "Trades"})
 _CHUNK = 256 * 1024
 
 
@@ -161,7 +159,9 @@ def flex_execution(
 
 
 def flex_closing_basis(
-    record: Mapping[str, str], execution: Execution, tz: tzinfo,
+    record: Mapping[str, str],
+    execution: Execution,
+    tz: tzinfo,
     statement_start: datetime | None,
 ) -> ClosingBasis | None:
     """What a Flex trade record (normalized keys) says its close consumed: the
@@ -178,10 +178,17 @@ def flex_closing_basis(
     except RowError:
         return None
     if opened is not None:
-        return ClosingBasis(quantity=execution.quantity, basis=basis, opened=opened,
-                            open_time_known=True, source="cost")
+        return ClosingBasis(
+            quantity=execution.quantity,
+            basis=basis,
+            opened=opened,
+            open_time_known=True,
+            source="cost",
+        )
     return ClosingBasis(
-        quantity=execution.quantity, basis=basis, source="cost",
+        quantity=execution.quantity,
+        basis=basis,
+        source="cost",
         opened=statement_start if statement_start is not None else execution.timestamp,
     )
 
@@ -190,7 +197,7 @@ class IbkrFlexXmlImporter(BrokerImporter):
     name = "ibkr_flex_xml"
     label = "Interactive Brokers Flex Query (XML)"
 
-    def __init__(self, synthesize_openings: bool = False) -> None:
+    def __init__(self, synthesize_openings: bool = True) -> None:
         self.synthesize_openings = synthesize_openings
 
     def detect(self, sample: TableSample) -> float:
@@ -214,9 +221,7 @@ class IbkrFlexXmlImporter(BrokerImporter):
             record = {normalize_header(k): v for k, v in attrs.items()}
             item = self._one(number, record, attrs, settings, tz, statement_account)
             if isinstance(item, Execution) and self.synthesize_openings:
-                closes.append(
-                    (item, flex_closing_basis(record, item, tz, statement_start))
-                )
+                closes.append((item, flex_closing_basis(record, item, tz, statement_start)))
             else:
                 yield item
 
@@ -254,8 +259,13 @@ class IbkrFlexXmlImporter(BrokerImporter):
             yield from with_synthetic_openings(closes)
 
     def _one(
-        self, number: int, record: dict[str, str], attrs: dict[str, str],
-        settings: ImportSettings, tz: tzinfo, account: str,
+        self,
+        number: int,
+        record: dict[str, str],
+        attrs: dict[str, str],
+        settings: ImportSettings,
+        tz: tzinfo,
+        account: str,
     ) -> Execution | Rejection:
         try:
             return flex_execution(record, attrs, number, settings, tz, self.name, account)
