@@ -397,9 +397,14 @@ def stock_executions(rows: list[list[str]]) -> list[Any]:
 
 
 def run_pyfolio(n: int, seed: int) -> dict[str, Any]:
+    import warnings
+
     try:
         import pandas as pd
-        from pyfolio.round_trips import extract_round_trips
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "zipline.assets not found": not needed here
+            from pyfolio.round_trips import extract_round_trips
     except ImportError as exc:
         print(
             f"\npyfolio-reloaded is not importable ({exc}); skipping the side-by-side part.\n"
@@ -408,7 +413,6 @@ def run_pyfolio(n: int, seed: int) -> dict[str, Any]:
             file=sys.stderr,
         )
         return {"skipped": str(exc)}
-    import warnings
 
     from tradestats.journal.matching import match_round_trips
 
@@ -477,7 +481,8 @@ def build_table(res: Results) -> list[Row]:
                 verdict(imp["wall_s"] <= target, n, True),
                 f"CPU {imp['cpu_s']:.1f} s; parse+store {imp['parse_store_s']:.1f} s, "
                 f"re-match {imp['rematch_s']:.1f} s, commit {imp['commit_s']:.1f} s; "
-                f"{imp['report']['imported']:,} imported, {imp['report']['rejected']} rejected",
+                f"{imp['report']['imported']:,} imported, {imp['report']['rejected']} rejected"
+                + (" (reused from an earlier run)" if imp.get("reused") else ""),
             )
         )
         rows.append(
@@ -558,7 +563,8 @@ def build_table(res: Results) -> list[Row]:
                 "PASS" if pf["same_pnl"] and pf["ours_exact"] else "FAIL",
                 f"ours {pf['ours_gross_pnl']:,.2f} (exact: {pf['ours_exact']}), pyfolio "
                 f"{pf['pyfolio_pnl']:,.2f}; round trips {pf['ours_round_trips']:,} vs "
-                f"{pf['pyfolio_round_trips']:,} (pyfolio merges same-side fills < 8 h apart)",
+                f"{pf['pyfolio_round_trips']:,} (pyfolio: one per closing transaction, "
+                "after merging same-side fills < 8 h apart)",
             )
         )
     elif pf:
@@ -602,6 +608,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pyfolio-fills", type=int, default=100_000)
     parser.add_argument("--workdir", type=Path, help="keep the CSV and DB here")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workdir")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --workdir: reuse its CSV, DB and step-1 figures from an earlier run",
+    )
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-pyfolio", action="store_true")
     parser.add_argument("--json", type=Path, help="write all figures here")
@@ -618,22 +629,41 @@ def main(argv: list[str] | None = None) -> int:
     csv_path = workdir / f"fills-{n}-{args.seed}.csv"
     db_path = workdir / "journal.db"
     try:
-        log(f"generating {n:,} fills -> {csv_path}")
-        summary = gen_fills.generate_csv(csv_path, n, args.seed)
-        res.generate = {
-            k: v for k, v in asdict(summary).items() if k != "open_positions"
-        } | {"open_positions": len(summary.open_positions), "csv_mb": csv_path.stat().st_size
-             / 2**20}
+        summary_path = csv_path.with_suffix(".summary.json")
+        import_path = workdir / "import-result.json"
+        reuse = (
+            args.reuse
+            and csv_path.exists()
+            and summary_path.exists()
+            and db_path.exists()
+            and import_path.exists()
+        )
+        if reuse:
+            log(f"reusing {csv_path} and {db_path} (figures of step 1 from {import_path})")
+            summary = gen_fills.GenSummary(**json.loads(summary_path.read_text()))
+        else:
+            log(f"generating {n:,} fills -> {csv_path}")
+            summary = gen_fills.generate_csv(csv_path, n, args.seed)
+            summary_path.write_text(json.dumps(asdict(summary)))
+        res.generate = {k: v for k, v in asdict(summary).items() if k != "open_positions"} | {
+            "open_positions": len(summary.open_positions),
+            "csv_mb": csv_path.stat().st_size / 2**20,
+        }
         log(
             f"  {summary.rows:,} rows, {summary.instruments:,} instruments, "
             f"{summary.units:,} positions, {summary.flips:,} flips, "
             f"{len(summary.open_positions)} left open; {summary.seconds:.1f} s"
         )
 
-        for p in workdir.glob(db_path.name + "*"):
-            p.unlink()
-        log("1. import_file in a subprocess")
-        res.import_ = run_import(db_path, csv_path)
+        if reuse:
+            res.import_ = json.loads(import_path.read_text()) | {"reused": True}
+        else:
+            for p in workdir.glob(db_path.name + "*"):
+                p.unlink()
+            import_path.unlink(missing_ok=True)
+            log("1. import_file in a subprocess")
+            res.import_ = run_import(db_path, csv_path)
+            import_path.write_text(json.dumps(res.import_))
         log(f"  {res.import_['wall_s']:.1f} s, peak RSS {res.import_['peak_rss_mb']:.0f} MB")
 
         log("2. match_round_trips + full_report in-process (loading executions, untimed)")

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 
-from tradestats.api import client_errors, health, imports, pages, trades
+from tradestats.api import client_errors, health, imports, options, pages, trades
 from tradestats.api.health import LivenessResponder
 from tradestats.api.middleware import ROUTE_KEY, RequestObservability
 from tradestats.api.openapi import ApiSpec
@@ -19,22 +19,30 @@ from tradestats.api.security import (
     cors_preflight,
 )
 from tradestats.config import Settings
+from tradestats.market.service import MarketService, build_market_service
 from tradestats.services import Services
 from tradestats.store.engine import build_engine
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
-    """Build the WSGI app for `settings`. No import-time side effects; no migrations here."""
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, market: MarketService | None = None
+) -> Flask:
+    """Build the WSGI app for `settings`. No import-time side effects; no migrations here;
+    no network calls (the market service connects on first use). ``market`` replaces the
+    service built from `settings` (tests inject fake clocks and policies)."""
     app = Flask(__name__, static_folder="web", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    redis = _redis_client(settings)
     services = Services(
         settings=settings,
         engine=engine if engine is not None else build_engine(settings),
-        redis=_redis_client(settings),
+        redis=redis,
         spec=ApiSpec(),
+        market=market if market is not None else build_market_service(settings, redis),
     )
+    services.readiness_checks.append(services.market.readiness)
     app.extensions["tradestats"] = services
 
     _register_request_hooks(app, settings)
@@ -43,6 +51,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Flask:
     app.register_blueprint(client_errors.register(services.spec))
     app.register_blueprint(imports.register(services.spec))
     app.register_blueprint(trades.register(services.spec))
+    app.register_blueprint(options.register(services.spec))
     app.register_blueprint(pages.bp)
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
         LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS

@@ -1,4 +1,4 @@
-"""Command line: ``tradestats serve | db upgrade | health``.
+"""Command line: ``tradestats serve | db upgrade | health | analyze``.
 
 Options are generated from `tradestats.config.FIELDS`, so ``--help`` documents every
 setting with its environment variable, and the CLI and the environment cannot disagree.
@@ -155,6 +155,94 @@ def health(url: str | None, timeout: float, **options: Any) -> None:
     if not ok:
         click.echo(f"unhealthy: HTTP {resp.status_code}, status {status!r}", err=True)
     sys.exit(0 if ok else 1)
+
+
+@main.command()
+@click.argument("ticker")
+@click.option("--json", "as_json", is_flag=True, help="Print the analysis as JSON.")
+@settings_options
+def analyze(ticker: str, as_json: bool, **options: Any) -> None:
+    """Run the earnings volatility screen on TICKER and print it.
+
+    Uses the configured market data (TRADESTATS_MARKET_DATA; demo data is labelled).
+    Exit status: 0 analysed; 1 unknown ticker, no options or market data unavailable;
+    2 invalid ticker or settings.
+    """
+    from tradestats.market.errors import MarketDataError, UpstreamUnavailable
+    from tradestats.market.service import TICKER_PATTERN, build_market_service
+    from tradestats.resilience.redis_support import redis_client
+
+    settings = load_settings(options)
+    symbol = ticker.strip().upper()
+    if not TICKER_PATTERN.match(symbol):
+        raise click.UsageError(
+            f"TICKER: {ticker!r} is not a ticker (a letter, then up to 9 letters, digits, . or -)"
+        )
+    redis = redis_client(settings.redis_url) if settings.redis_url else None
+    service = build_market_service(settings, redis)
+    try:
+        result = service.analysis(symbol)
+    except UpstreamUnavailable as exc:
+        wait = f" (retry in {exc.retry_after:.0f}s)" if exc.retry_after else ""
+        click.echo(f"error: market data unavailable{wait}: {exc}", err=True)
+        sys.exit(1)
+    except MarketDataError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    finally:
+        service.close()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        click.echo(format_analysis(result))
+
+
+def format_analysis(a: dict[str, Any]) -> str:
+    """The analysis as a small human-readable table."""
+
+    def pct(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.2f}%"
+
+    def num(value: float | None, spec: str) -> str:
+        return "n/a" if value is None else format(value, spec)
+
+    def check(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    t = a["thresholds"]
+    source = a["source"] + (" (synthetic demo data)" if a["source"] == "demo" else "")
+    rows = [
+        ("Ticker", a["ticker"], ""),
+        ("Price", num(a["price"], ",.2f"), ""),
+        (
+            "Avg volume (30d)",
+            num(a["avg_volume"], ",.0f"),
+            f"{check(a['avg_volume_pass'])}  >= {t['min_avg_volume']:,.0f}",
+        ),
+        ("IV30", pct(a["iv30"]), ""),
+        ("RV30", pct(a["rv30"]), ""),
+        (
+            "IV30 / RV30",
+            num(a["iv30_rv30"], ".2f"),
+            f"{check(a['iv30_rv30_pass'])}  >= {t['min_iv30_rv30']:g}",
+        ),
+        (
+            "Term slope (0-45d)",
+            num(a["slope"], ".5f"),
+            f"{check(a['slope_pass'])}  <= {t['max_slope']:g}",
+        ),
+        ("Expected move", pct(a["expected_move"]), ""),
+        ("Verdict", a["verdict"], ""),
+        ("Source", source, ""),
+        ("As of", a["asOf"] + ("  (STALE)" if a["stale"] else ""), ""),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    lines = [
+        f"{label:<{width}}  {value:<{value_width}}  {note}".rstrip() for label, value, note in rows
+    ]
+    lines += [f"warning: {w}" for w in a["warnings"]]
+    return "\n".join(lines)
 
 
 cli_journal.register(main, settings_options, load_settings)

@@ -72,6 +72,26 @@ FIELDS: tuple[Field, ...] = (
         choices=("demo", "yahoo"),
     ),
     Field(
+        "market_fallback",
+        "TRADESTATS_MARKET_FALLBACK",
+        "choice",
+        "Provider to fail over to when the market-data upstream is unavailable "
+        "(none, or demo: synthetic data, labelled as demo).",
+        choices=("none", "demo"),
+    ),
+    Field(
+        "yahoo_url",
+        "TRADESTATS_YAHOO_URL",
+        "str",
+        "Base URL of the Yahoo Finance API (quotes, bars, option chains).",
+    ),
+    Field(
+        "nasdaq_url",
+        "TRADESTATS_NASDAQ_URL",
+        "str",
+        "Base URL of Nasdaq's public API (earnings calendar).",
+    ),
+    Field(
         "token",
         "TRADESTATS_TOKEN",
         "str",
@@ -219,6 +239,9 @@ class Settings:
     database_url: str = ""
     redis_url: str | None = None
     market_data: str = "demo"
+    market_fallback: str = "none"
+    yahoo_url: str = "https://query1.finance.yahoo.com"
+    nasdaq_url: str = "https://api.nasdaq.com"
     token: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"
@@ -274,6 +297,9 @@ class Settings:
             settings = replace(settings, token=None)
         if settings.redis_url == "":
             settings = replace(settings, redis_url=None)
+        for name in ("yahoo_url", "nasdaq_url"):
+            if getattr(settings, name) == "":
+                settings = replace(settings, **{name: getattr(cls, name)})
         settings.validate()
         return settings
 
@@ -297,6 +323,13 @@ class Settings:
             )
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("REDIS_URL: must start with redis://, rediss:// or unix://")
+        for name in ("yahoo_url", "nasdaq_url"):
+            url = getattr(self, name)
+            if not url.startswith(("http://", "https://")) or "?" in url or "#" in url:
+                raise ConfigError(
+                    f"{_FIELD_BY_NAME[name].env}: must be an http:// or https:// base URL "
+                    f"without query or fragment, got {url!r}"
+                )
         if self.token is not None and len(self.token) < 16:
             raise ConfigError("TRADESTATS_TOKEN: must be at least 16 characters")
         for origin in self.cors_origins:

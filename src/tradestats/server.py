@@ -156,6 +156,10 @@ def _serve_gunicorn(settings: Settings) -> int:
             }
             if os.path.isdir("/dev/shm"):  # noqa: S108 - RAM-backed heartbeat files
                 options["worker_tmp_dir"] = "/dev/shm"  # noqa: S108
+            # gunicorn >= 26 opens a control socket at one fixed path per user; several
+            # servers on one machine would fight over it, and we do not use gunicornc.
+            if "control_socket_disable" in self.cfg.settings:
+                options["control_socket_disable"] = True
             for key, value in options.items():
                 self.cfg.set(key, value)
 

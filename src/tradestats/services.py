@@ -1,4 +1,5 @@
-"""The per-app container of long-lived objects (settings, engine, Redis, API spec)."""
+"""The per-app container of long-lived objects (settings, engine, Redis, API spec, market
+data)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from tradestats.api.openapi import ApiSpec
 from tradestats.config import Settings
+from tradestats.market.service import MarketService
 
 ReadinessProvider = Callable[[], dict[str, list[dict[str, Any]]]]
 
@@ -22,6 +24,7 @@ class Services:
     engine: Engine
     redis: Any | None
     spec: ApiSpec
+    market: MarketService
     started_monotonic: float = field(default_factory=time.monotonic)
     readiness_checks: list[ReadinessProvider] = field(default_factory=list)
 

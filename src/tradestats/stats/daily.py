@@ -15,13 +15,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta, tzinfo
 from decimal import Decimal
+from operator import attrgetter, sub
 
 from tradestats.journal.matching import Realization
-from tradestats.stats.localtime import LocalClock
+from tradestats.stats.localtime import day_runs
 from tradestats.stats.trades import Basis
 
 TRADING_DAYS_PER_YEAR = 252
 _ZERO = Decimal(0)
+_TIME = attrgetter("time")
+_GROSS = attrgetter("gross_pnl")
+_FEES = attrgetter("fees")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,15 +47,16 @@ def daily_pnl(
     """
     if basis not in ("net", "gross"):
         raise ValueError(f"basis must be 'net' or 'gross', got {basis!r}")
+    rows = realizations if isinstance(realizations, list) else list(realizations)
+    grosses = list(map(_GROSS, rows))
+    pnls = list(map(sub, grosses, map(_FEES, rows))) if basis == "net" else grosses
     totals: dict[date, Decimal] = {}
     counts: dict[date, int] = {}
-    net = basis == "net"
-    local_date = LocalClock(tz).date
-    for r in realizations:
-        day = local_date(r.time)
-        pnl = r.gross_pnl - r.fees if net else r.gross_pnl
-        totals[day] = totals.get(day, _ZERO) + pnl
-        counts[day] = counts.get(day, 0) + 1
+    # Runs of one day are summed left to right onto the day's running total: the same
+    # Decimal additions in the same order as a row-by-row loop, without the loop.
+    for start, stop, day in day_runs(list(map(_TIME, rows)), tz):
+        totals[day] = sum(pnls[start:stop], totals.get(day, _ZERO))
+        counts[day] = counts.get(day, 0) + stop - start
     return [DailyPnl(day, totals[day], counts[day]) for day in sorted(totals)]
 
 

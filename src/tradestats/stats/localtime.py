@@ -4,11 +4,16 @@
 realizations call it per row. Trade times cluster, so `LocalClock` remembers the UTC
 span of the last local day (when its UTC offset is constant across that day) and
 answers from it; other times fall back to `astimezone`. Fastest for UTC inputs.
+`day_runs` / `local_dates` go further for sorted times: one binary search per day.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from itertools import islice
+from operator import le
 
 _ONE_DAY = timedelta(days=1)
 
@@ -57,3 +62,55 @@ class LocalClock:
                 return when.astimezone(self.tz).hour
         assert self._start is not None and self._offset is not None
         return int((when - self._start).total_seconds() // 3600)
+
+
+def _is_sorted(times: Sequence[datetime]) -> bool:
+    return all(map(le, times, islice(times, 1, None)))
+
+
+def day_runs(times: Sequence[datetime], tz: tzinfo) -> list[tuple[int, int, date]]:
+    """Runs ``(start, stop, day)`` of consecutive `times` on one calendar day in `tz`.
+
+    Every index is in exactly one run and runs are in index order; a day may appear in
+    several runs when `times` is not sorted. Sorted input (the usual case: fills,
+    realizations and closes come in time order) costs one binary search per day instead
+    of one timezone conversion per row.
+    """
+    n = len(times)
+    if n == 0:
+        return []
+    clock = LocalClock(tz)
+    local_date = clock.date
+    if not _is_sorted(times):
+        runs: list[tuple[int, int, date]] = []
+        start = 0
+        day = local_date(times[0])
+        for i in range(1, n):
+            d = local_date(times[i])
+            if d != day:
+                runs.append((start, i, day))
+                start, day = i, d
+        runs.append((start, n, day))
+        return runs
+    runs = []
+    i = 0
+    while i < n:
+        day = local_date(times[i])
+        # First instant of the next local day (fold=0: its first occurrence); the local
+        # date is non-decreasing up to it, so every time in [times[i], end) is on `day`.
+        end = datetime.combine(day + _ONE_DAY, time(0), tzinfo=tz)
+        j = bisect_left(times, end, i + 1)
+        while j > i + 1 and local_date(times[j - 1]) != day:
+            j -= 1  # a zone rule the bound above does not capture: shrink to be safe
+        runs.append((i, j, day))
+        i = j
+    return runs
+
+
+def local_dates(times: Sequence[datetime], tz: tzinfo) -> list[date]:
+    """Calendar date in `tz` of each of `times` (see `day_runs`)."""
+    out: list[date] = []
+    extend = out.extend
+    for start, stop, day in day_runs(times, tz):
+        extend([day] * (stop - start))
+    return out

@@ -61,12 +61,13 @@ def trade_kpis(
     tolerance: Decimal = tm.DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """All round-trip KPIs of closed round trips (see `tradestats.stats.trades`)."""
-    closed = [rt for rt in round_trips if rt.exit_time is not None]
+    closed = tm.closed_trips(round_trips)
     pnls = tm.trade_pnls(closed, basis)
-    gross = tm.trade_pnls(closed, "gross")
+    gross = pnls if basis == "gross" else tm.trade_pnls(closed, "gross")
     wins, losses, breakevens = tm.outcome_counts(pnls, tolerance)
     profit, loss = tm.profit_and_loss(pnls)
     total = tm.total_pnl(pnls)
+    net_total = total if basis == "net" else tm.total_pnl(tm.trade_pnls(closed, "net"))
     rate = tm.win_rate(wins, losses)
     avg_win = tm.average_win(pnls, tolerance)
     avg_loss = tm.average_loss(pnls, tolerance)
@@ -81,7 +82,7 @@ def trade_kpis(
         "losses": losses,
         "breakevens": breakevens,
         "win_rate": _ratio(rate),
-        "net_pnl": money(tm.total_pnl(rt.net_pnl for rt in closed)),
+        "net_pnl": money(net_total),
         "gross_pnl": money(tm.total_pnl(gross)),
         "fees": money(fees),
         "fees_pct_of_gross": _ratio(tm.fees_pct_of_gross(fees, gross)),

@@ -166,8 +166,9 @@ def configure_logging(level: str, fmt: str) -> None:
     logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
-    # Werkzeug's own access log would duplicate ours.
+    # Werkzeug's own access log would duplicate ours; Alembic's plugin chatter is noise.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 def _flush_at_exit() -> None:

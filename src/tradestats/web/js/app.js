@@ -1,14 +1,16 @@
 // @ts-check
-import { getJson } from './api/client.js';
+import { apiClient } from './api/client.js';
+import { HealthMonitor } from './api/health.js';
+import { ConnectionIndicator, StaleBanner, demoBadge } from './ui/connection.js';
 
-const indicator = /** @type {HTMLElement} */ (document.getElementById('connection'));
-const details = /** @type {HTMLElement} */ (document.getElementById('service-health'));
+/** @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-/** @param {string} state @param {string} label */
-function setConnection(state, label) {
-  indicator.dataset.state = state;
-  indicator.textContent = label;
-}
+const monitor = new HealthMonitor({ client: apiClient });
+new ConnectionIndicator(byId('connection'), monitor);
+const banner = new StaleBanner(byId('banner'));
+const details = byId('service-health');
+const badges = byId('badges');
 
 /** @param {Record<string, string>} rows */
 function renderDetails(rows) {
@@ -22,22 +24,49 @@ function renderDetails(rows) {
   }
 }
 
-async function poll() {
+/** The service panel shows the last /api/ready document (kept while the server is down). */
+/** @param {import('./api/health.js').ConnectionSnapshot} snapshot */
+function renderService(snapshot) {
+  const ready = snapshot.ready;
+  if (!ready) return;
+  /** @type {Record<string, string>} */
+  const rows = { version: ready.releaseId ?? '?', status: ready.status };
+  for (const [key, entries] of Object.entries(ready.checks ?? {})) {
+    const entry = entries[0];
+    if (!entry) continue;
+    const observed = entry.observedValue !== undefined && entry.observedValue !== null ? ` (${entry.observedValue} ${entry.observedUnit ?? ''})`.replace(' )', ')') : '';
+    rows[key] = `${entry.status}${observed}${entry.output ? ` — ${entry.output}` : ''}`;
+  }
+  renderDetails(rows);
+}
+
+monitor.addEventListener('update', (event) => {
+  const snapshot = /** @type {CustomEvent<import('./api/health.js').ConnectionSnapshot>} */ (event).detail;
+  renderService(snapshot);
+  const down = snapshot.state === 'reconnecting' || snapshot.state === 'offline';
+  if (down && snapshot.readyAt !== null) {
+    banner.show(snapshot.readyAt, snapshot.networkOffline ? 'This device is offline.' : 'The server is unreachable; reconnecting…');
+  } else {
+    banner.hide();
+  }
+});
+
+/** Service facts: label the page as demo when it serves the synthetic market. */
+async function loadInfo() {
   try {
-    const { body } = await getJson('/api/ready', { timeoutMs: 5000 });
-    const label = body.status === 'pass' ? 'Connected' : body.status === 'warn' ? 'Degraded' : 'Backend not ready';
-    setConnection(body.status === 'pass' ? 'connected' : body.status === 'warn' ? 'degraded' : 'offline', label);
-    /** @type {Record<string, string>} */
-    const rows = { version: body.releaseId, status: body.status };
-    for (const [key, entries] of Object.entries(body.checks ?? {})) {
-      const entry = entries[0];
-      rows[key] = `${entry.status}${entry.observedValue !== undefined ? ` (${entry.observedValue} ${entry.observedUnit ?? ''})` : ''}`;
-    }
-    renderDetails(rows);
-  } catch (err) {
-    setConnection('offline', 'Offline');
+    const { body } = await apiClient.getJson('/api/info');
+    badges.replaceChildren(...(body?.demo ? [demoBadge()] : []));
+  } catch {
+    // The connection indicator already says why; the next `recovered` refetches.
   }
 }
 
-poll();
-setInterval(poll, 15000);
+/** Everything that loads data registers here, so it refetches when the backend is back. */
+const views = [loadInfo];
+function refreshViews() {
+  for (const load of views) void load();
+}
+
+monitor.addEventListener('recovered', refreshViews);
+monitor.start();
+refreshViews();
