@@ -28,6 +28,7 @@ dev: $(VENV)/.installed-run
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
+	node --test tests/js/
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench

@@ -75,7 +75,7 @@ import { systemClock } from './clock.js';
  * @property {{onLine: boolean} | null} [navigator]    default globalThis.navigator
  * @property {EventTarget | null} [connectivityEvents] `online`/`offline` source; default globalThis (window)
  * @property {number} [intervalMs]     healthy poll interval (15000)
- * @property {number} [jitter]         ± fraction applied to every delay (0.2)
+ * @property {number} [jitter]         +/- fraction applied to every delay (0.2)
  * @property {number} [probeBaseMs]    first re-probe after a failure (1000)
  * @property {number} [maxBackoffMs]   re-probe cap while down (30000)
  * @property {number} [offlineAfter]   consecutive failures before "offline" (5)

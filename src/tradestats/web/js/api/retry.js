@@ -272,11 +272,12 @@ async function sendOnce(url, method, headers, options, attempt, base, clock, isO
     }
 
     const ok = resp.status >= 200 && resp.status < 300;
-    const wantBlob = ok && options.responseType === 'blob' && typeof resp.blob === 'function';
+    /** @type {Promise<string | Blob>} */
+    const reading = ok && options.responseType === 'blob' && resp.blob ? resp.blob() : resp.text();
     /** @type {string | Blob} */
     let raw;
     try {
-      raw = await raceAbort(wantBlob ? /** @type {() => Promise<Blob>} */ (resp.blob)() : resp.text(), controller.signal);
+      raw = await raceAbort(reading, controller.signal);
     } catch (cause) {
       // The headers arrived, the body did not: the server stalled or the link dropped.
       if (caller?.aborted) return { verdict: 'none', error: fail('aborted', cause) };
