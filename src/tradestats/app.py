@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 
-from tradestats.api import client_errors, health, imports, options, pages, trades
+from tradestats.api import client_errors, health, imports, options, pages, scans, trades
 from tradestats.api.health import LivenessResponder
 from tradestats.api.middleware import ROUTE_KEY, RequestObservability
 from tradestats.api.openapi import ApiSpec
@@ -52,6 +52,7 @@ def create_app(
     app.register_blueprint(imports.register(services.spec))
     app.register_blueprint(trades.register(services.spec))
     app.register_blueprint(options.register(services.spec))
+    app.register_blueprint(scans.register(services.spec))
     app.register_blueprint(pages.bp)
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
         LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS

@@ -248,5 +248,31 @@ def format_analysis(a: dict[str, Any]) -> str:
 cli_journal.register(main, settings_options, load_settings)
 
 
+def _register_scans() -> None:
+    from tradestats.jobs.cli import scan_command
+
+    main.add_command(scan_command)
+
+
+@main.command()
+@settings_options
+def worker(**options: Any) -> None:
+    """Run an RQ worker for earnings scans (needs REDIS_URL); SIGTERM finishes the current
+    scan first. Run several, on one or more machines, sharing the same Redis and DB."""
+    settings = load_settings(options)
+    from tradestats.jobs.worker import run_worker
+    from tradestats.telemetry.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        sys.exit(run_worker(settings))
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+
+
+_register_scans()
+
+
 if __name__ == "__main__":
     main()

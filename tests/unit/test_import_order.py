@@ -17,3 +17,9 @@ def test_cli_and_server_do_not_import_prometheus_client() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_scan_cli_default_concurrency_matches_the_scanner() -> None:
+    from tradestats.jobs import cli, scan
+
+    assert cli.DEFAULT_CONCURRENCY == scan.DEFAULT_CONCURRENCY

@@ -14,10 +14,13 @@ from typing import Any
 import click
 
 from tradestats.config import ConfigError, Settings
-from tradestats.jobs.runner import default_market_factory
-from tradestats.jobs.scan import DEFAULT_CONCURRENCY, ScanFilters, run_scan
 from tradestats.jobs.store import ScanEvent, ScanSnapshot
 from tradestats.jobs.store_memory import MemoryScanStore
+
+# The scan machinery (market service, resilience, metrics) is imported inside the
+# commands: `tradestats serve` imports this module before it sets up multiprocess
+# metrics, so importing prometheus_client here would break them.
+DEFAULT_CONCURRENCY = 4  # tradestats.jobs.scan.DEFAULT_CONCURRENCY (test keeps them equal)
 
 VERDICT_ORDER = {"Recommended": 0, "Consider": 1, "Avoid": 2}
 
@@ -121,6 +124,9 @@ def scan_command(
     Exit status: 0 when the scan completed, 1 when it failed (e.g. the earnings
     calendar was unavailable).
     """
+    from tradestats.jobs.runner import default_market_factory
+    from tradestats.jobs.scan import ScanFilters, run_scan
+
     settings = _settings(market_data)
     market = default_market_factory(settings)()
     if min_price < 0 or min_avg_volume < 0:
