@@ -62,19 +62,24 @@ def trade_kpis(
     tolerance: Decimal = tm.DEFAULT_TOLERANCE,
 ) -> dict[str, Any]:
     """All round-trip KPIs of closed round trips (see `tradestats.stats.trades`)."""
-    closed = tm.closed_trips(round_trips)
-    pnls = tm.trade_pnls(closed, basis)
-    gross = pnls if basis == "gross" else tm.trade_pnls(closed, "gross")
+    return _trade_kpis(TradeTable(round_trips, UTC, basis, tolerance), basis, tolerance)
+
+
+def _trade_kpis(table: TradeTable, basis: tm.Basis, tolerance: Decimal) -> dict[str, Any]:
+    """`trade_kpis` from the per-trade columns of `table` (shared with the breakdowns)."""
+    closed = table.trips
+    pnls = table.pnls
+    gross = pnls if basis == "gross" else table.others
     wins, losses, breakevens = tm.outcome_counts(pnls, tolerance)
     profit, loss = tm.profit_and_loss(pnls)
     total = tm.total_pnl(pnls)
-    net_total = total if basis == "net" else tm.total_pnl(tm.trade_pnls(closed, "net"))
+    net_total = total if basis == "net" else tm.total_pnl(table.others)
     rate = tm.win_rate(wins, losses)
     avg_win = tm.average_win(pnls, tolerance)
     avg_loss = tm.average_loss(pnls, tolerance)
     payoff = tm.payoff_ratio(avg_win, avg_loss)
-    fees = tm.total_fees(closed)
-    seconds = tm.holding_seconds(closed)
+    fees = tm.total_pnl(table.fees)
+    seconds = table.holding_seconds()
     rs = tm.r_multiples(closed, basis)
     use_r = bool(closed) and len(rs) == len(closed)
     return {
@@ -203,8 +208,8 @@ def _full_report(
     real = flt.apply_realizations(realizations)
     series = dm.daily_pnl(real, tz, basis)
     filled = dm.fill_weekdays(series)
-    kpis = trade_kpis(trips, basis, tolerance)
     table = TradeTable(trips, tz, basis, tolerance)
+    kpis = _trade_kpis(table, basis, tolerance)
     overall = table.summary()
     total = overall.net_pnl if basis == "net" else overall.gross_pnl
     equity = dm.equity_curve((p.pnl for p in series), starting_capital)

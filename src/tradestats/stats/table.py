@@ -91,7 +91,17 @@ class TradeTable:
     `other` is the gross total under a net basis and the net total under a gross basis.
     """
 
-    __slots__ = ("_cells", "columns", "net_basis", "trips", "tz")
+    __slots__ = (
+        "_cells",
+        "_seconds",
+        "columns",
+        "fees",
+        "net_basis",
+        "others",
+        "pnls",
+        "trips",
+        "tz",
+    )
 
     def __init__(
         self,
@@ -102,19 +112,28 @@ class TradeTable:
     ) -> None:
         self.tz = tz
         self.trips = trips = tm.closed_trips(round_trips)
-        pnls = tm.trade_pnls(trips, basis)
+        #: basis P&L, the other P&L (gross under net, net under gross) and fees, Decimal
+        self.pnls = pnls = tm.trade_pnls(trips, basis)
         self.net_basis = basis == "net"
         fixed = to_fixed(pnls)
-        other = tm.trade_pnls(trips, "gross" if self.net_basis else "net")
+        self.others = other = tm.trade_pnls(trips, "gross" if self.net_basis else "net")
+        self.fees = fees = list(map(_FEES, trips))
         self.columns: tuple[list[Any], ...] = (
             list(map(tolerance.__lt__, pnls)),  # win: pnl > tolerance
             list(map((-tolerance).__gt__, pnls)),  # loss: pnl < -tolerance
             list(map(max, fixed, repeat(0))),
             list(map(min, fixed, repeat(0))),
             to_fixed(other),
-            to_fixed(map(_FEES, trips)),
+            to_fixed(fees),
         )
         self._cells: dict[str, dict[Hashable, list[int]]] = {}
+        self._seconds: list[float] | None = None
+
+    def holding_seconds(self) -> list[float]:
+        """`tradestats.stats.trades.holding_seconds` of the rows, computed once."""
+        if self._seconds is None:
+            self._seconds = tm.holding_seconds(self.trips)
+        return self._seconds
 
     def aggregate(self, rows: Sequence[int] | None = None) -> list[int]:
         """The aggregate of the given row indices (all rows when None)."""
@@ -197,7 +216,7 @@ class TradeTable:
         if name == "exit_day":
             return list(local_dates(list(map(_EXIT, trips)), self.tz))
         if name == "entry_hold":
-            seconds = tm.holding_seconds(trips)
+            seconds = self.holding_seconds()
             buckets = map(bisect_right, repeat(HOLDING_BOUNDS), seconds)
             return list(zip(self.entry_hours(), buckets, strict=True))
         raise ValueError(f"unknown cell pass {name!r}")
