@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+from functools import lru_cache
 from html import escape
 from pathlib import Path
 
+import plotly
 from flask import Blueprint, Response, current_app, redirect, request, send_from_directory
 
 from tradestats.api.security import (
@@ -18,6 +22,11 @@ from tradestats.services import services_of
 from tradestats.telemetry.metrics import render_metrics
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+# Plotly's browser bundle ships inside the `plotly` Python package: no CDN, no Node.
+PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+# The URL carries no version, so no `immutable`: a week, then revalidated by ETag (a plotly
+# upgrade changes the ETag).
+VENDOR_CACHE_CONTROL = "public, max-age=604800"
 
 bp = Blueprint("pages", __name__)
 
@@ -42,6 +51,33 @@ _LOGIN_PAGE = """<!doctype html>
 def index() -> Response:
     resp = send_from_directory(WEB_DIR, "index.html")
     resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+@lru_cache(maxsize=1)
+def _plotly_bundle() -> tuple[bytes, bytes, str]:
+    """(raw, gzipped, etag) of plotly.min.js, read once per process. The bundle is ~4.8 MB
+    and compresses ~3.4x; nothing else in front of the app compresses it."""
+    raw = PLOTLY_JS.read_bytes()
+    digest = hashlib.sha256(raw).hexdigest()[:32]
+    return raw, gzip.compress(raw, compresslevel=6, mtime=0), digest
+
+
+@bp.get("/static/vendor/plotly.min.js")
+def plotly_js() -> Response:
+    raw, packed, digest = _plotly_bundle()
+    use_gzip = request.accept_encodings["gzip"] > 0
+    etag = f"{digest}-gz" if use_gzip else digest
+    resp = Response(mimetype="text/javascript")
+    resp.set_etag(etag)
+    resp.headers["Cache-Control"] = VENDOR_CACHE_CONTROL
+    resp.headers["Vary"] = "Accept-Encoding"
+    if request.if_none_match.contains(etag):
+        resp.status_code = 304
+        return resp
+    resp.set_data(packed if use_gzip else raw)
+    if use_gzip:
+        resp.headers["Content-Encoding"] = "gzip"
     return resp
 
 

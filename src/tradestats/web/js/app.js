@@ -1,7 +1,21 @@
 // @ts-check
+/**
+ * The page's entry point: connection indicator, stale banner, the hash router, the shared
+ * filter bar and the views. Everything that loads data refetches when the HealthMonitor
+ * reports `recovered`.
+ */
 import { apiClient } from './api/client.js';
 import { HealthMonitor } from './api/health.js';
 import { ConnectionIndicator, StaleBanner, demoBadge } from './ui/connection.js';
+import { FilterBar } from './ui/filters.js';
+import { HashRouter, browserZone, buildHash, filtersFromQuery, withQuery } from './router.js';
+import * as summaryView from './views/summary.js';
+import * as performanceView from './views/performance.js';
+import * as tradesView from './views/trades.js';
+import * as importView from './views/import.js';
+import * as screenerView from './views/screener.js';
+import * as tickerView from './views/ticker.js';
+import { mountNotFound } from './views/placeholder.js';
 
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
@@ -11,6 +25,72 @@ new ConnectionIndicator(byId('connection'), monitor);
 const banner = new StaleBanner(byId('banner'));
 const details = byId('service-health');
 const badges = byId('badges');
+const root = byId('view');
+const zone = browserZone();
+
+/** @typedef {import('./views/common.js').ViewContext} ViewContext */
+/** @typedef {import('./views/common.js').ViewInstance & {update?: (ctx: ViewContext) => boolean}} MountedView */
+
+/** @type {Record<string, (ctx: ViewContext) => MountedView>} */
+const VIEWS = {
+  summary: summaryView.mount,
+  performance: performanceView.mount,
+  trades: tradesView.mount,
+  import: importView.mount,
+  screener: screenerView.mount,
+  ticker: tickerView.mount,
+  'not-found': mountNotFound,
+};
+const JOURNAL_VIEWS = new Set(['summary', 'performance', 'trades']);
+const TITLES = /** @type {Record<string, string>} */ ({ summary: 'Summary', performance: 'Performance', trades: 'Trades', import: 'Import', screener: 'Screener', ticker: 'Ticker' });
+
+/** @type {import('./views/common.js').AccountInfo[]} */
+let accounts = [];
+/** @type {{view: string, instance: MountedView} | null} */
+let current = null;
+
+const router = new HashRouter(show);
+const filterBar = new FilterBar(/** @type {HTMLFormElement} */ (byId('filters')), setQuery);
+
+/** @param {Record<string, string | null>} changes */
+function setQuery(changes) {
+  const route = router.current();
+  const view = route.view === 'not-found' ? 'summary' : route.view;
+  const hash = buildHash(view, route.param, withQuery(route.query, changes));
+  // Enter and then leaving a text filter both report the same values: navigate once.
+  if (hash !== buildHash(view, route.param, route.query)) router.navigate(hash);
+}
+
+/** @param {import('./router.js').Route} route */
+function show(route) {
+  const filters = filtersFromQuery(route.query);
+  filterBar.show(filters, JOURNAL_VIEWS.has(route.view));
+  for (const link of Array.from(document.querySelectorAll('.topbar nav a'))) {
+    const target = /** @type {HTMLAnchorElement} */ (link).hash.slice(1);
+    if (target === route.view) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+  // Keep the filters when moving between journal views.
+  for (const link of Array.from(document.querySelectorAll('.topbar nav a[data-journal]'))) {
+    const a = /** @type {HTMLAnchorElement} */ (link);
+    const keep = Object.fromEntries(Object.entries(route.query).filter(([k]) => ['account', 'symbol', 'side', 'asset_class', 'tag', 'start', 'end', 'tz', 'basis'].includes(k)));
+    a.href = buildHash(a.dataset.journal ?? 'summary', null, keep);
+  }
+  document.title = `${TITLES[route.view] ?? 'Not found'}${route.param ? ` · ${route.param}` : ''} · tradestats`;
+  /** @type {ViewContext} */
+  const ctx = { root, route, filters, client: apiClient, zone, accounts, setQuery, navigate: (hash) => router.navigate(hash) };
+  if (current && current.view === route.view && current.instance.update?.(ctx)) return;
+  const firstView = current === null;
+  const changedView = current?.view !== route.view;
+  current?.instance.destroy();
+  root.replaceChildren();
+  current = { view: route.view, instance: (VIEWS[route.view] ?? mountNotFound)(ctx) };
+  if (changedView) {
+    root.focus({ preventScroll: true });
+    // An import or undo can add or remove accounts; re-read them when the view changes.
+    if (!firstView) void loadAccounts();
+  }
+}
 
 /** @param {Record<string, string>} rows */
 function renderDetails(rows) {
@@ -61,12 +141,28 @@ async function loadInfo() {
   }
 }
 
-/** Everything that loads data registers here, so it refetches when the backend is back. */
-const views = [loadInfo];
-function refreshViews() {
-  for (const load of views) void load();
+/** Accounts for the filter bar and the demo-account badge. */
+async function loadAccounts() {
+  try {
+    const { body } = await apiClient.getJson('/api/accounts');
+    const next = /** @type {import('./views/common.js').AccountInfo[]} */ (body?.items ?? []);
+    const changed = JSON.stringify(next) !== JSON.stringify(accounts);
+    accounts = next;
+    filterBar.setAccounts(accounts);
+    filterBar.show(filtersFromQuery(router.current().query), JOURNAL_VIEWS.has(router.current().view));
+    return changed;
+  } catch {
+    return false;
+  }
 }
 
-monitor.addEventListener('recovered', refreshViews);
+monitor.addEventListener('recovered', () => {
+  void loadInfo();
+  void loadAccounts();
+  current?.instance.refresh();
+});
+
 monitor.start();
-refreshViews();
+void loadInfo();
+// Views need the accounts for the demo badge; wait briefly for them, never for long.
+void Promise.race([loadAccounts(), new Promise((resolve) => setTimeout(resolve, 1500))]).then(() => router.start());
