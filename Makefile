@@ -42,6 +42,7 @@ bench: $(VENV)/.installed-bench
 	@command -v wrk >/dev/null || { echo "bench needs wrk (apt-get install -y wrk)"; exit 2; }
 	$(PY) bench/http_serving.py
 	$(PY) bench/journal.py
+	$(PY) bench/screener.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

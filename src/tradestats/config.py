@@ -92,6 +92,24 @@ FIELDS: tuple[Field, ...] = (
         "Base URL of Nasdaq's public API (earnings calendar).",
     ),
     Field(
+        "upstream_rate",
+        "TRADESTATS_UPSTREAM_RATE",
+        "float",
+        "Requests/s this dashboard sends to each market-data upstream (Yahoo, Nasdaq); "
+        "global across processes when REDIS_URL is set.",
+        minimum=0.01,
+        maximum=1000,
+    ),
+    Field(
+        "upstream_burst",
+        "TRADESTATS_UPSTREAM_BURST",
+        "int",
+        "Requests each market-data upstream may receive at once above the rate "
+        "(token-bucket size); keep it at or below the upstream's own burst.",
+        minimum=1,
+        maximum=1000,
+    ),
+    Field(
         "token",
         "TRADESTATS_TOKEN",
         "str",
@@ -242,6 +260,8 @@ class Settings:
     market_fallback: str = "none"
     yahoo_url: str = "https://query1.finance.yahoo.com"
     nasdaq_url: str = "https://api.nasdaq.com"
+    upstream_rate: float = 5.0  # UpstreamPolicy.rate
+    upstream_burst: int = 10  # UpstreamPolicy.burst
     token: str | None = None
     log_level: str = "INFO"
     log_format: str = "json"

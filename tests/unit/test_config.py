@@ -124,3 +124,11 @@ def test_only_config_reads_environ() -> None:
             if ("os.environ" in line or "getenv" in line) and "MULTIPROC" not in line:
                 offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
     assert not offenders
+
+
+def test_readme_documents_every_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [f.env for f in FIELDS if f"`{f.env}`" not in readme]
+    assert not missing, f"README configuration table lacks {missing}"

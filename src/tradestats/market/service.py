@@ -448,7 +448,10 @@ def build_market_service(
 ) -> MarketService:
     """The service for ``settings``: provider chain, upstream clients (pool of at least
     ``threads`` connections each), caches; breakers, limits and cache shared through
-    ``redis`` when given. Opens no connection."""
+    ``redis`` when given. Opens no connection. Without ``policy``, the upstreams use
+    ``UpstreamPolicy`` defaults with ``settings.upstream_rate``/``upstream_burst``."""
+    if policy is None:
+        policy = UpstreamPolicy(rate=settings.upstream_rate, burst=settings.upstream_burst)
     providers: list[Provider] = []
     if settings.market_data == "yahoo":
         providers.append(
