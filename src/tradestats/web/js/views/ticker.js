@@ -107,9 +107,9 @@ export function earningsMovesFigure(moves) {
         type: 'bar',
         x: usable.map((m) => m.date),
         y: usable.map((m) => /** @type {number} */ (m.move) * 100),
-        text: usable.map((m) => `${m.timing}${m.inferred ? ', date inferred' : ''}`),
+        customdata: usable.map((m) => `${m.timing}${m.inferred ? ', date inferred' : ''}`),
         marker: { color: usable.map((m) => (/** @type {number} */ (m.move) >= 0 ? '#2ecc71' : '#e74c3c')) },
-        hovertemplate: '%{x} (%{text}): %{y:+.2f} %<extra>Move</extra>',
+        hovertemplate: '%{x} (%{customdata}): %{y:+.2f} %<extra>Move</extra>',
       },
     ],
     layout: {
@@ -381,7 +381,7 @@ export function mount(ctx) {
     const termCard = card('IV term structure', term);
     const spread = el('section', { className: 'card spread-ticket' }, el('h2', null, 'Calendar spread'), loadingState());
     const history = el('section', { className: 'card earnings-history' }, el('h2', null, 'Earnings moves'), loadingState());
-    body.replaceChildren(summary, el('div', { className: 'grid-2' }, termCard, spread), history);
+    body.replaceChildren(summary, el('div', { className: 'grid-2' }, termCard, history), spread);
 
     const analysis = (async () => {
       try {
@@ -439,6 +439,7 @@ export function mount(ctx) {
   function renderSummary(target, a) {
     const rows = metricRows(a);
     target.replaceChildren(
+      ...[
       el('h2', null, 'Screen ', verdictBadge(a.verdict)),
       el(
         'div',
@@ -460,6 +461,7 @@ export function mount(ctx) {
       ),
       (a.warnings ?? []).length ? el('ul', { className: 'warnings' }, a.warnings.map((/** @type {string} */ w) => el('li', null, w))) : null,
       el('p', { className: 'muted small' }, `Quote ${a.quoteTime ?? '–'} · source ${a.source}${a.source === 'demo' ? ' (synthetic demo market)' : ''}`),
+      ].filter((node) => node !== null),
     );
   }
 
