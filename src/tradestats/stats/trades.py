@@ -113,13 +113,13 @@ def total_fees(round_trips: Iterable[RoundTrip]) -> Decimal:
 
 
 def fees_pct_of_gross(fees: Decimal, gross_pnls: Iterable[Decimal]) -> float | None:
-    """Fees as a percentage of gross turnover of P&L: 100 * fees / sum(|gross_pnl|).
+    """Fees as a share of gross P&L turnover: fees / sum(|gross_pnl|).
 
-    Percent (2.5 means 2.5%). How much of the money moved by trading went to costs;
-    None when every gross P&L is zero.
+    A fraction (0.025 means 2.5%), like every other ``*_pct`` value in the report: how
+    much of the money moved by trading went to costs. None when every gross P&L is zero.
     """
     turnover = sum(map(abs, gross_pnls), _ZERO)
-    return float(100 * fees / turnover) if turnover else None
+    return float(fees / turnover) if turnover else None
 
 
 def profit_and_loss(pnls: Iterable[Decimal]) -> tuple[Decimal, Decimal]:

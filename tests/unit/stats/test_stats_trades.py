@@ -46,7 +46,7 @@ def test_streaks_breakeven_ends_run() -> None:
 
 
 def test_fees_pct_of_gross() -> None:
-    assert tm.fees_pct_of_gross(D(10), [D(300), D(-100), D(0)]) == 2.5
+    assert tm.fees_pct_of_gross(D(10), [D(300), D(-100), D(0)]) == 0.025
     assert tm.fees_pct_of_gross(D(10), [D(0)]) is None
 
 

@@ -41,7 +41,7 @@ export function kpiCards(stats) {
     { label: `Expectancy${tag}`, value: formatMoney(k.expectancy, { signed: true }), tone: signClass(k.expectancy), sub: `per trade · ${formatCount(k.count)} trades`, title: 'mean P&L per trade' },
     { label: `Max drawdown${tag}`, value: formatMoney(dd), tone: dd ? 'neg' : '', sub: [formatPercent(d.max_drawdown_pct), ddDates].filter((s) => s && s !== '–').join(' · '), title: `largest fall of equity below its running peak, over a starting capital of ${formatMoney(d.starting_capital, { digits: 0 })}` },
     { label: `Sharpe${tag}`, value: formatRatio(d.sharpe), sub: `Sortino ${formatRatio(d.sortino)} · ×√${d.annualization ?? 252}`, title: `daily P&L returns, annualized with ${d.annualization ?? 252} periods per year` },
-    { label: 'Fees', value: formatMoney(k.fees), sub: `${formatPercent(k.fees_pct_of_gross)} of gross P&L`, title: 'commissions and exchange fees, allocated pro rata to each round trip' },
+    { label: 'Fees', value: formatMoney(k.fees), sub: `${formatPercent(k.fees_pct_of_gross)} of gross P&L turnover`, title: 'commissions and exchange fees, allocated pro rata to each round trip' },
     { label: 'Holding time', value: formatDuration(k.median_holding_seconds), sub: `median · mean ${formatDuration(k.average_holding_seconds)}` },
   ];
 }
