@@ -32,6 +32,30 @@ def rebuild(
 ) -> int:
     """Re-match `account`'s executions for `instrument_ids` (None = all); returns trips."""
     ids = None if instrument_ids is None else sorted(set(instrument_ids))
+    if ids is None:
+        return _rebuild_part(conn, account, ids)
+    # Instruments match independently: re-match them in parts of about _PART executions,
+    # so memory is bounded by max(_PART, the busiest instrument), whatever the journal's size.
+    counts = repo.execution_counts(conn, account.id, ids)
+    trips = 0
+    part: list[int] = []
+    size = 0
+    for ident in ids:
+        n = counts.get(ident, 0)
+        if part and size + n > _PART:
+            trips += _rebuild_part(conn, account, part)
+            part, size = [], 0
+        part.append(ident)
+        size += n
+    if part:
+        trips += _rebuild_part(conn, account, part)
+    return trips
+
+
+_PART = 50_000
+
+
+def _rebuild_part(conn: Connection, account: repo.AccountRow, ids: list[int] | None) -> int:
     instruments_by_id = repo.load_instruments(conn, ids)
     key_to_id = {inst.key: ident for ident, inst in instruments_by_id.items()}
     stored = repo.load_executions(conn, account, ids, instruments_by_id)

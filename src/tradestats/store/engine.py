@@ -79,6 +79,10 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEn
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # 64 MB page cache (default 2 MB): imports insert into the fingerprint index at
+        # random; with the small cache they re-read pages (measured: -40% import time at
+        # 1M fills). SQLite grows the cache only as pages are used.
+        cursor.execute("PRAGMA cache_size=-65536")
     finally:
         cursor.close()
 

@@ -237,6 +237,8 @@ def insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Insert rows, skipping (account, fingerprint) already stored; returns rows inserted."""
     # RETURNING counts what was really inserted: executemany rowcount is not reliable
     # across drivers (psycopg reports 0 for batched ON CONFLICT inserts).
+    if conn.dialect.name == "sqlite" and rows:
+        return _bulk_insert_sqlite(conn, executions, rows, ("account_id", "fingerprint"))
     stmt = _insert_ignore_duplicates(conn, executions, ["account_id", "fingerprint"]).returning(
         executions.c.id
     )
@@ -244,6 +246,29 @@ def insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     for part in _chunks(rows):
         inserted += len(conn.execute(stmt, list(part)).all())
     return inserted
+
+
+def _bulk_insert_sqlite(
+    conn: Connection, table: Any, rows: Sequence[dict[str, Any]], conflict: tuple[str, ...] = ()
+) -> int:
+    """One DBAPI executemany with the columns' own bind processors.
+
+    SQLite only: SQLAlchemy's multi-row insert path compiles and processes parameters per
+    row, which was most of the store time at 1M fills; the driver's executemany with
+    prebuilt tuples does the same conversions, and its rowcount is exact on SQLite.
+    Table and column names come from our own Table objects, never from input.
+    """
+    cols = list(rows[0])
+    procs = [table.c[c].type.bind_processor(conn.dialect) for c in cols]
+    pairs = list(zip(cols, procs, strict=True))
+    on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
+    # Names are validated above (table.c[c] raises for an unknown column).
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(cols)}) "  # noqa: S608
+        f"VALUES ({', '.join('?' * len(cols))}){on_conflict}"
+    )
+    params = [tuple([r[c] if p is None else p(r[c]) for c, p in pairs]) for r in rows]
+    return int(conn.exec_driver_sql(sql, params).rowcount)
 
 
 def execution_row(
@@ -271,6 +296,20 @@ def execution_row(
         "source_row": execution.row,
         "raw_json": json.dumps(execution.raw, separators=(",", ":")) if execution.raw else None,
     }
+
+
+def execution_counts(conn: Connection, account_id: int, ids: Sequence[int]) -> dict[int, int]:
+    """Number of stored executions per instrument id of `account_id`."""
+    out: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        part = list(ids[start : start + 500])
+        stmt = (
+            select(executions.c.instrument_id, func.count())
+            .where(executions.c.account_id == account_id, executions.c.instrument_id.in_(part))
+            .group_by(executions.c.instrument_id)
+        )
+        out.update({i: n for i, n in conn.execute(stmt)})
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,6 +410,10 @@ def replace_derived(
         (realizations, realized),
         (open_positions, positions),
     ):
+        if conn.dialect.name == "sqlite":
+            if rows:
+                _bulk_insert_sqlite(conn, table, rows)
+            continue
         for part in _chunks(rows):
             conn.execute(insert(table), list(part))
 
