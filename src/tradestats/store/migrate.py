@@ -6,6 +6,9 @@ against one database apply each migration exactly once.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -26,8 +29,52 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+@contextmanager
+def _sqlite_migration_lock(engine: Engine) -> Iterator[None]:
+    """An exclusive lock file beside the SQLite database while migrating.
+
+    Alembic runs SQLite DDL outside a transaction, so two processes starting at once
+    could both apply a revision and leave the schema half-built; the lock makes the
+    second wait, then find the schema at head.
+    """
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.migrate-lock", "a+b") as handle:
+        if sys.platform == "win32":
+            import msvcrt
+
+            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if sys.platform == "win32":
+                import msvcrt
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision`, serialized across processes on PostgreSQL."""
+    """Bring the schema to `revision`, serialized across processes (PostgreSQL advisory
+    lock; a lock file beside a SQLite database)."""
+    if engine.dialect.name == "sqlite":
+        with _sqlite_migration_lock(engine):
+            _upgrade(engine, revision)
+    else:
+        _upgrade(engine, revision)
+
+
+def _upgrade(engine: Engine, revision: str) -> None:
     cfg = alembic_config(engine)
     with engine.connect() as conn:
         if engine.dialect.name == "postgresql":
