@@ -347,6 +347,7 @@ def upstream_scan(label: str, tickers: list[str], error_rate: float, seed: int) 
             overrides={
                 "market_data": "yahoo",
                 "yahoo_url": up.url,
+                "yahoo_cookie_url": up.cookie_url,
                 "nasdaq_url": up.url,
                 "upstream_rate": 5.0,
                 "upstream_burst": BURST,

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -84,6 +85,13 @@ FIELDS: tuple[Field, ...] = (
         "TRADESTATS_YAHOO_URL",
         "str",
         "Base URL of the Yahoo Finance API (quotes, bars, option chains).",
+    ),
+    Field(
+        "yahoo_cookie_url",
+        "TRADESTATS_YAHOO_COOKIE_URL",
+        "str",
+        "URL fetched (with the Yahoo session) to obtain Yahoo's cookie before asking "
+        "<yahoo-url>/v1/test/getcrumb for the crumb its quote and option endpoints require.",
     ),
     Field(
         "nasdaq_url",
@@ -259,6 +267,7 @@ class Settings:
     market_data: str = "demo"
     market_fallback: str = "none"
     yahoo_url: str = "https://query1.finance.yahoo.com"
+    yahoo_cookie_url: str = "https://fc.yahoo.com/"
     nasdaq_url: str = "https://api.nasdaq.com"
     upstream_rate: float = 5.0  # UpstreamPolicy.rate
     upstream_burst: int = 10  # UpstreamPolicy.burst
@@ -317,7 +326,7 @@ class Settings:
             settings = replace(settings, token=None)
         if settings.redis_url == "":
             settings = replace(settings, redis_url=None)
-        for name in ("yahoo_url", "nasdaq_url"):
+        for name in ("yahoo_url", "yahoo_cookie_url", "nasdaq_url"):
             if getattr(settings, name) == "":
                 settings = replace(settings, **{name: getattr(cls, name)})
         settings.validate()
@@ -350,6 +359,17 @@ class Settings:
                     f"{_FIELD_BY_NAME[name].env}: must be an http:// or https:// base URL "
                     f"without query or fragment, got {url!r}"
                 )
+        cookie = urlsplit(self.yahoo_cookie_url)
+        if (
+            cookie.scheme not in ("http", "https")
+            or not cookie.hostname
+            or cookie.fragment
+            or any(c.isspace() for c in self.yahoo_cookie_url)
+        ):
+            raise ConfigError(
+                "TRADESTATS_YAHOO_COOKIE_URL: must be an http:// or https:// URL with a host "
+                f"and no fragment, got {self.yahoo_cookie_url!r}"
+            )
         if self.token is not None and len(self.token) < 16:
             raise ConfigError("TRADESTATS_TOKEN: must be at least 16 characters")
         for origin in self.cors_origins:

@@ -78,6 +78,7 @@ def yahoo_service(
             "market_data": "yahoo",
             "market_fallback": "demo" if fallback else "none",
             "yahoo_url": up.url,
+            "yahoo_cookie_url": up.cookie_url,
             "nasdaq_url": up.url,
             "request_deadline": 10.0,
         },
@@ -366,6 +367,7 @@ def test_served_app_reads_yahoo_urls_from_settings_and_fails_over(data_dir: Path
             "TRADESTATS_MARKET_DATA": "yahoo",
             "TRADESTATS_MARKET_FALLBACK": "demo",
             "TRADESTATS_YAHOO_URL": up.url,
+            "TRADESTATS_YAHOO_COOKIE_URL": up.cookie_url,
             "TRADESTATS_NASDAQ_URL": up.url,
             # Shutdown can wait out the whole drain period for an idle keep-alive worker
             # (seen on HEAD too); keep it short here.
@@ -386,3 +388,71 @@ def test_served_app_reads_yahoo_urls_from_settings_and_fails_over(data_dir: Path
             ready = requests.get(server.url + "/api/ready", timeout=10).json()
             ids = {c["componentId"] for c in ready["checks"]["upstream:circuitBreaker"]}
             assert ids == {"yahoo", "nasdaq"}
+
+
+# -- Yahoo's cookie + crumb handshake through build_market_service ----------------------
+
+
+@pytest.fixture
+def crumb_upstream(clock: FakeClock) -> Iterator[FakeUpstream]:
+    with FakeUpstream(seed=3, today=market_day(clock), require_crumb=True) as up:
+        yield up
+
+
+def test_crumb_handshake_once_for_many_api_requests(
+    crumb_upstream: FakeUpstream, clock: FakeClock, data_dir: Path
+) -> None:
+    up = crumb_upstream
+    svc = yahoo_service(up, clock)
+    client = make_app(data_dir, svc).test_client()
+    for ticker in ("AAPL", "MSFT"):
+        resp = client.get(f"/api/options/{ticker}/analysis")
+        assert resp.status_code == 200, resp.data
+        assert json.loads(resp.data)["source"] == "yahoo"
+    assert up.count("cookie") == 1 and up.count("crumb") == 1
+    v7 = [r for r in up.records() if r.route in ("quote", "options")]
+    assert v7 and all(r.outcome == "ok" and r.params["crumb"] == up.crumb for r in v7)
+    assert all("crumb" not in r.params for r in up.records() if r.route == "chart")
+    svc.close()
+
+
+def test_rotated_crumb_one_refresh_then_success(
+    crumb_upstream: FakeUpstream, clock: FakeClock
+) -> None:
+    up = crumb_upstream
+    svc = yahoo_service(up, clock)
+    assert svc.quote("AAPL").value.price > 0
+    up.rotate_crumb(cookie=True)
+    clock.advance(3600)  # the cached quote is gone: the next read goes upstream
+    fresh = svc.quote("AAPL")
+    assert fresh.value.price > 0 and fresh.stale is False
+    assert up.count("quote", key="AAPL", outcome="401") == 1
+    assert up.count("quote", key="AAPL", outcome="ok") == 2
+    assert up.count("cookie") == 2 and up.count("crumb") == 2
+    assert breaker_states(svc)["yahoo"] == "closed"  # a 401 is not an outage of Yahoo
+    svc.close()
+
+
+def test_cookie_endpoint_down_is_503_while_chart_still_works(
+    crumb_upstream: FakeUpstream, clock: FakeClock, data_dir: Path
+) -> None:
+    up = crumb_upstream
+    up.faults.configure(scope=["cookie"], error_rate=1.0, error_statuses=[503])
+    svc = yahoo_service(up, clock)
+    client = make_app(data_dir, svc).test_client()
+
+    resp = client.get("/api/options/AAPL/analysis")
+    assert resp.status_code == 503, resp.data
+    assert resp.mimetype == "application/problem+json"
+    assert int(resp.headers["Retry-After"]) >= 1
+    assert up.count("crumb") == 0 and up.count("quote") == 0  # no crumbless v7 call
+
+    history = client.get("/api/market/AAPL/history")
+    assert history.status_code == 200, history.data
+    assert up.count("chart", outcome="ok") == 1
+
+    up.faults.clear()
+    clock.advance(5)  # past the remembered handshake failure
+    assert client.get("/api/options/AAPL/analysis").status_code == 200
+    assert up.count("cookie", outcome="ok") == 1 and up.count("crumb") == 1
+    svc.close()

@@ -26,6 +26,16 @@ Routes (Yahoo and Nasdaq paths do not collide, so one server can play both):
 - ``/api/calendar/earnings?date=D``: a recorded/hand-written Nasdaq body for ``D`` if one
   was loaded, else Nasdaq's "no rows" body.
 
+Yahoo's cookie + crumb handshake (always served; enforced only with ``require_crumb``):
+
+- ``/`` and ``/fc`` (``cookie_url``): 404, like ``fc.yahoo.com``, with ``Set-Cookie: A3=...``;
+- ``/v1/test/getcrumb``: the current crumb as text/plain with the current cookie, else
+  401 "Invalid Cookie";
+- with ``require_crumb=True``, the v7 routes (quote, options) answer 401 "Invalid Crumb"
+  unless the request carries the current cookie and ``crumb``. ``rotate_crumb()``
+  changes the crumb (and, with ``cookie=True``, the cookie) server-side, as Yahoo's
+  expiry does. Routes are recorded as "cookie" and "crumb".
+
 ``unknown_tickers`` answer as Yahoo does for unknown symbols (quote: no result; chart:
 404 "No data found"; options: empty result), ``no_options_tickers`` with an empty
 expiry list. ``today`` shifts every recorded timestamp by whole weeks so the nearest
@@ -52,6 +62,7 @@ import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -80,6 +91,7 @@ _TIME_KEYS = frozenset(
         "earningsCallTimestampEnd",
     }
 )
+_HANDSHAKE_ROUTES = frozenset({"cookie", "crumb"})  # faulted only when scoped explicitly
 _RECORDED_FIRST_EXPIRY = dt.date(2025, 2, 28)
 _WEEKDAY_EPOCH = dt.date(2000, 1, 3)  # a Monday: anchors synthetic bars to the calendar
 _SESSION_OPEN_UTC = 14 * 3600 + 1800  # 09:30 EST
@@ -152,7 +164,9 @@ class FaultPlan:
     Per request, in order: server rate limit (429 + Retry-After) -> queued bursts
     (``fail_next`` / ``throttle_next`` / ``reset_next`` / ``stall_next``) -> random
     ``reset_rate`` / ``error_rate`` (one draw each per request) -> ``latency``.
-    ``scope`` limits all faults to some routes ("quote", "chart", "options", "earnings").
+    ``scope`` limits all faults to some routes ("quote", "chart", "options", "earnings",
+    "cookie", "crumb"). The handshake routes ("cookie", "crumb") get faults only when
+    ``scope`` names them, so enabling the handshake leaves other fault plans unchanged.
     """
 
     def __init__(self, seed: int = 0) -> None:
@@ -233,6 +247,8 @@ class FaultPlan:
         with self._lock:
             if self.scope is not None and route not in self.scope:
                 return Action("serve")
+            if self.scope is None and route in _HANDSHAKE_ROUTES:
+                return Action("serve")
             if self._bucket is not None:
                 wait = self._bucket.take()
                 if wait > 0.0:
@@ -303,7 +319,7 @@ def _as_of(day: dt.date) -> str:
 
 @dataclass
 class RequestRecord:
-    route: str  # "quote" | "chart" | "options" | "earnings" | "other"
+    route: str  # "quote" | "chart" | "options" | "earnings" | "cookie" | "crumb" | "other"
     key: str  # ticker(s) or date
     path: str
     params: dict[str, str]
@@ -323,8 +339,13 @@ class FakeUpstream:
         no_options_tickers: Iterable[str] = ("NOOPT",),
         nasdaq_dirs: Iterable[Path] = (NASDAQ_FIXTURES,),
         synthesize_history: bool = True,
+        require_crumb: bool = False,
     ) -> None:
         self.faults = FaultPlan(seed)
+        self.require_crumb = require_crumb
+        self._auth_lock = threading.Lock()
+        self._auth_generation = 0
+        self._cookie_generation = 0
         self.unknown_tickers = frozenset(t.upper() for t in unknown_tickers)
         self.no_options_tickers = frozenset(t.upper() for t in no_options_tickers)
         self.synthesize_history = synthesize_history
@@ -403,6 +424,65 @@ class FakeUpstream:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def cookie_url(self) -> str:
+        """The stand-in of ``https://fc.yahoo.com/`` (TRADESTATS_YAHOO_COOKIE_URL)."""
+        return f"{self.url}/fc"
+
+    # -- cookie + crumb ------------------------------------------------------------------
+
+    @property
+    def crumb(self) -> str:
+        """The crumb the v7 routes currently accept (contains '/', as Yahoo's often do)."""
+        with self._auth_lock:
+            return f"Cr{self._auth_generation}/u.mb7"
+
+    @property
+    def cookie(self) -> str:
+        """The current value of the ``A3`` cookie."""
+        with self._auth_lock:
+            return f"d=AQABBfake{self._cookie_generation}&S=AQAAAfake"
+
+    def rotate_crumb(self, *, cookie: bool = False) -> str:
+        """A new crumb (and cookie): the old one is answered 401 "Invalid Crumb"."""
+        with self._auth_lock:
+            self._auth_generation += 1
+            if cookie:
+                self._cookie_generation += 1
+        return self.crumb
+
+    def _has_cookie(self, cookie_header: str | None) -> bool:
+        if not cookie_header:
+            return False
+        jar: SimpleCookie = SimpleCookie()
+        try:
+            jar.load(cookie_header)
+        except CookieError:
+            return False
+        morsel = jar.get("A3")
+        return morsel is not None and morsel.value == self.cookie
+
+    def auth_answer(
+        self, route: str, params: Mapping[str, str], cookie_header: str | None
+    ) -> tuple[int, bytes, dict[str, str]] | None:
+        """The cookie/crumb routes' answers, and the v7 routes' 401 when the crumb or
+        cookie is missing or stale (``require_crumb``); ``None``: answer normally."""
+        json_type = {"Content-Type": "application/json;charset=utf-8"}
+        if route == "cookie":
+            headers = {
+                "Content-Type": "text/html;charset=utf-8",
+                "Set-Cookie": f"A3={self.cookie}; Path=/; Max-Age=31557600; HttpOnly",
+            }
+            return 404, b"<html><body>Not Found</body></html>", headers
+        if route == "crumb":
+            if not self._has_cookie(cookie_header):
+                return 401, _unauthorized("Invalid Cookie"), json_type
+            return 200, self.crumb.encode(), {"Content-Type": "text/plain;charset=utf-8"}
+        if self.require_crumb and route in ("quote", "options"):
+            if params.get("crumb") != self.crumb or not self._has_cookie(cookie_header):
+                return 401, _unauthorized("Invalid Crumb"), json_type
+        return None
+
     # -- observation and overrides -------------------------------------------------------
 
     def records(self) -> list[RequestRecord]:
@@ -450,6 +530,10 @@ class FakeUpstream:
                 return route, unquote(path[len(prefix) :]).upper()
         if path == "/api/calendar/earnings":
             return "earnings", ""
+        if path in ("/", "/fc"):
+            return "cookie", ""
+        if path == "/v1/test/getcrumb":
+            return "crumb", ""
         return "other", ""
 
     def _record(self, rec: RequestRecord) -> None:
@@ -594,6 +678,11 @@ class FakeUpstream:
         return 200, json.dumps(body).encode()
 
 
+def _unauthorized(description: str) -> bytes:
+    error = {"code": "Unauthorized", "description": description}
+    return json.dumps({"finance": {"result": None, "error": error}}).encode()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # concurrent scans connect at once; 5 would drop SYNs
@@ -633,13 +722,31 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"error": f"injected {action.status}"}).encode()
             self._send(action.status, body, action.retry_after)
             return
+        auth = up.auth_answer(route, params, self.headers.get("Cookie"))
+        if auth is not None:
+            if auth[0] != 200 and route != "cookie":
+                rec.outcome = str(auth[0])
+            status, body, headers = auth
+            self._send(status, body, None, headers)
+            return
         status, body = up.answer(route, key, params)
         self._send(status, body, None)
 
-    def _send(self, status: int, body: bytes, retry_after: float | None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        retry_after: float | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
+            extra = dict(headers or {})
+            self.send_header(
+                "Content-Type", extra.pop("Content-Type", "application/json;charset=utf-8")
+            )
+            for name, value in extra.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             if retry_after is not None:
                 self.send_header("Retry-After", f"{retry_after:g}")

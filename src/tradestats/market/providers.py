@@ -3,8 +3,9 @@
 A ``yahoo`` provider talks to two upstreams (Yahoo Finance, Nasdaq), each through its own
 ``UpstreamClient``: a pooled session, a token-bucket limiter, a circuit breaker and a
 retry policy with a retry budget — shared through Redis when a client is given (each of
-those falls back to in-process state when Redis errors). A ``demo`` provider is the
-synthetic market of the current market day.
+those falls back to in-process state when Redis errors). Its v7 calls carry the crumb of
+a `YahooSession` over the yahoo client's own session (which holds Yahoo's cookie). A
+``demo`` provider is the synthetic market of the current market day.
 
 Every upstream call made while serving one request is bounded by that request's
 ``Deadline``, carried in a context variable set by `request_deadline` (background cache
@@ -26,6 +27,7 @@ from tradestats.market.demo import DemoMarket
 from tradestats.market.protocol import MarketData
 from tradestats.market.types import Bar, Chain, EarningsEvent, Quote
 from tradestats.market.yahoo import CALENDAR_SOURCE, YahooMarket
+from tradestats.market.yahoo_auth import DEFAULT_COOKIE_URL, YahooSession
 from tradestats.resilience.breaker import CircuitBreaker
 from tradestats.resilience.breaker_redis import RedisBreakerStore
 from tradestats.resilience.clock import Clock
@@ -225,8 +227,10 @@ def yahoo_provider(
     policy: UpstreamPolicy | None = None,
     redis: Any | None = None,
     key_prefix: str = "tradestats:",
+    cookie_url: str = DEFAULT_COOKIE_URL,
 ) -> Provider:
-    """Yahoo (quotes, bars, chains) + Nasdaq (earnings calendar), one client each."""
+    """Yahoo (quotes, bars, chains) + Nasdaq (earnings calendar), one client each; v7
+    calls authenticated by the cookie (from ``cookie_url``) + crumb handshake."""
     p = policy or UpstreamPolicy()
     common: dict[str, Any] = {
         "clock": clock,
@@ -237,7 +241,12 @@ def yahoo_provider(
     }
     yahoo = build_upstream_client("yahoo", yahoo_url, p, **common)
     nasdaq = build_upstream_client("nasdaq", nasdaq_url, p, **common)
+    auth = YahooSession(yahoo, cookie_url, deadline=_DEADLINE.get)
     market = YahooMarket(
-        DeadlineBoundGetter(yahoo), DeadlineBoundGetter(nasdaq), clock=clock.monotonic
+        DeadlineBoundGetter(yahoo),
+        DeadlineBoundGetter(nasdaq),
+        crumb=auth.crumb,
+        crumb_rejected=auth.invalidate,
+        clock=clock.monotonic,
     )
     return Provider("yahoo", market, CALENDAR_SOURCE, (yahoo, nasdaq))

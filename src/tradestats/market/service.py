@@ -464,6 +464,7 @@ def build_market_service(
                 policy=policy,
                 redis=redis,
                 key_prefix=key_prefix,
+                cookie_url=settings.yahoo_cookie_url,
             )
         )
     if settings.market_data == "demo" or settings.market_fallback == "demo":

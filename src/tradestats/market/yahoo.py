@@ -22,8 +22,12 @@ Why a small client of Yahoo's JSON rather than wrapping ``yfinance``:
   empty is the true answer (a calendar day without announcements, a short window
   without sessions).
 
-Yahoo wants a cookie + ``crumb`` query parameter in production. Cookies belong to the
-HTTP session (the ``JsonGetter``); the optional ``crumb`` hook supplies the parameter.
+Yahoo's v7 endpoints (quote, options) want a cookie + ``crumb`` query parameter in
+production. Cookies belong to the HTTP session (the ``JsonGetter``); the optional
+``crumb`` hook supplies the parameter (``tradestats.market.yahoo_auth.YahooSession`` in
+the application). A v7 answer of 401/403 with a crumb reports the rejected crumb to
+``crumb_rejected`` and is retried once with a fresh one; rejected again, it is an
+``UpstreamUnavailable``. The v8 chart endpoint is called without a crumb.
 
 Per-ticker earnings dates: no recorded ``quoteSummary`` (``calendarEvents`` /
 ``earningsHistory``) shape was available to test against, so ``earnings_dates`` reads
@@ -163,6 +167,15 @@ def _protocol_error(exc: MarketDataError, ticker: str | None) -> MarketDataError
     return DataError(str(exc))
 
 
+def _with_crumb(params: dict[str, str], crumb: str | None) -> dict[str, str]:
+    return {**params, "crumb": crumb} if crumb else params
+
+
+def _auth_rejected(exc: MarketDataError) -> bool:
+    """A 401/403: Yahoo's "Invalid Crumb" / "Invalid Cookie"."""
+    return getattr(exc, "status", None) in (401, 403)
+
+
 def _weekdays(start: dt.date, end: dt.date) -> int:
     days = (end - start).days + 1
     return sum(1 for i in range(min(days, 7)) if (start + dt.timedelta(days=i)).weekday() < 5)
@@ -179,7 +192,9 @@ class YahooMarket:
     """``MarketData`` over Yahoo (quotes, bars, options) and Nasdaq (earnings calendar).
 
     ``yahoo`` and ``nasdaq`` are JSON getters bound to each upstream's base URL.
-    ``crumb`` returns Yahoo's crumb (or ``None``) and is called per request.
+    ``crumb`` returns Yahoo's crumb (or ``None``) and is called per v7 request (it may
+    raise ``UpstreamUnavailable``); ``crumb_rejected`` is told a crumb Yahoo answered
+    401/403 to, before the one retry with a fresh crumb.
     Expiry lists (and the nearest chain that comes with them) are reused for
     ``listing_ttl`` seconds of ``clock`` within this instance.
     """
@@ -192,12 +207,14 @@ class YahooMarket:
         nasdaq: JsonGetter,
         *,
         crumb: Callable[[], str | None] | None = None,
+        crumb_rejected: Callable[[str], object] | None = None,
         listing_ttl: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._yahoo = yahoo
         self._nasdaq = nasdaq
         self._crumb = crumb
+        self._crumb_rejected = crumb_rejected
         self._listing_ttl = listing_ttl
         self._clock = clock
         self._listings: dict[str, _Listing] = {}
@@ -215,14 +232,25 @@ class YahooMarket:
         return f"{m.group(1)}-{m.group(2)}" if m else key
 
     def _get_yahoo(self, ticker: str, path: str, params: dict[str, str]) -> Any:
-        if self._crumb is not None:
-            crumb = self._crumb()
-            if crumb:
-                params = {**params, "crumb": crumb}
+        crumb = self._crumb() if self._crumb is not None and path.startswith("/v7/") else None
         try:
-            return self._yahoo.get_json(path, params)
+            return self._yahoo.get_json(path, _with_crumb(params, crumb))
         except MarketDataError as exc:
-            raise _protocol_error(exc, ticker) from exc
+            if not crumb or not _auth_rejected(exc):
+                raise _protocol_error(exc, ticker) from exc
+            first = exc
+        # Yahoo rejected the crumb (or its cookie): renew both once, then try again.
+        assert self._crumb is not None
+        if self._crumb_rejected is not None:
+            self._crumb_rejected(crumb)
+            crumb = self._crumb()
+            try:
+                return self._yahoo.get_json(path, _with_crumb(params, crumb))
+            except MarketDataError as exc:
+                if not crumb or not _auth_rejected(exc):
+                    raise _protocol_error(exc, ticker) from exc
+                first = exc
+        raise UpstreamUnavailable(f"{ticker}: Yahoo rejected the crumb: {first}") from first
 
     def _quote_row(self, ticker: str) -> dict[str, Any]:
         sym = self._symbol(ticker)

@@ -58,6 +58,20 @@ def build_session(
     return session
 
 
+def _json_body(response: requests.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise ValueError("invalid JSON") from None
+
+
+def _text_body(response: requests.Response) -> str:
+    try:
+        return response.content.decode(response.encoding or "utf-8")
+    except (UnicodeDecodeError, LookupError):
+        raise ValueError("undecodable text") from None
+
+
 @dataclass(frozen=True)
 class _Failed:
     error: MarketDataError
@@ -71,7 +85,8 @@ class _Done:
 
 
 class UpstreamClient:
-    """JSON over HTTP GET from one named upstream, with every resilience policy applied.
+    """JSON (`get_json`) or plain text (`get_text`) over HTTP GET from one named upstream,
+    with every resilience policy applied.
 
     Raises ``UpstreamUnavailable`` (``retry_after`` when known; subclasses
     ``CircuitOpen``/``RateLimited``) when data cannot be had now, ``UpstreamNotFound`` for
@@ -123,6 +138,28 @@ class UpstreamClient:
         in ``retry.retry_on_status``) are retried while the policy, the retry budget and
         ``deadline`` (default: ``default_deadline`` seconds) all allow it.
         """
+        return self._get(path, params, deadline, headers, _json_body)
+
+    def get_text(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        deadline: Deadline | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> str:
+        """Like `get_json`, for a plain-text body (returned as decoded text)."""
+        text: str = self._get(path, params, deadline, headers, _text_body)
+        return text
+
+    def _get(
+        self,
+        path: str,
+        params: Params | None,
+        deadline: Deadline | None,
+        headers: Mapping[str, str] | None,
+        decode: Callable[[requests.Response], Any],
+    ) -> Any:
         if deadline is None:
             deadline = Deadline(self.default_deadline, self.clock)
         url = self.url(path)
@@ -131,7 +168,7 @@ class UpstreamClient:
         attempts = 0
         while True:
             attempts += 1
-            result = self._attempt(url, params, headers, deadline)
+            result = self._attempt(url, params, headers, deadline, decode)
             if isinstance(result, _Done):
                 return result.value
             if not result.retryable:
@@ -159,6 +196,7 @@ class UpstreamClient:
         params: Params | None,
         headers: Mapping[str, str] | None,
         deadline: Deadline,
+        decode: Callable[[requests.Response], Any],
     ) -> _Done | _Failed:
         if deadline.expired:
             return _Failed(self._unavailable("deadline exceeded"), retryable=False)
@@ -177,7 +215,7 @@ class UpstreamClient:
                 self._count("rejected")
                 return _Failed(exc, retryable=False)
         try:
-            result = self._send(url, params, headers, deadline, permit)
+            result = self._send(url, params, headers, deadline, permit, decode)
         except BaseException:
             if permit is not None:
                 permit.failure()
@@ -191,6 +229,7 @@ class UpstreamClient:
         headers: Mapping[str, str] | None,
         deadline: Deadline,
         permit: Permit | None,
+        decode: Callable[[requests.Response], Any],
     ) -> _Done | _Failed:
         def report(ok: bool) -> None:
             if permit is not None:
@@ -216,19 +255,23 @@ class UpstreamClient:
             self._count("error")
             return _Failed(self._unavailable(f"request failed: {exc}"), False)
         with response:
-            return self._classify(response, url, report)
+            return self._classify(response, url, report, decode)
 
     def _classify(
-        self, response: requests.Response, url: str, report: Callable[[bool], None]
+        self,
+        response: requests.Response,
+        url: str,
+        report: Callable[[bool], None],
+        decode: Callable[[requests.Response], Any],
     ) -> _Done | _Failed:
         status = response.status_code
         if 200 <= status < 300:
             try:
-                value = response.json()
-            except ValueError:
+                value = decode(response)
+            except ValueError as exc:
                 report(False)
                 self._count("error")
-                return _Failed(DataError(f"{self.name}: invalid JSON from {url}"), False)
+                return _Failed(DataError(f"{self.name}: {exc} from {url}"), False)
             report(True)
             self._count("ok")
             return _Done(value)

@@ -25,6 +25,7 @@ from tradestats.market.service import (
     build_market_service,
 )
 from tradestats.market.types import Bar, Chain, EarningsEvent, Quote
+from tradestats.market.yahoo_auth import YahooSession
 from tradestats.resilience.breaker import CircuitBreaker
 from tradestats.resilience.clock import FakeClock
 from tradestats.resilience.deadline import Deadline
@@ -281,6 +282,7 @@ def test_build_from_settings() -> None:
             "TRADESTATS_THREADS": "32",
             "TRADESTATS_YAHOO_URL": "http://127.0.0.1:9/y",
             "TRADESTATS_NASDAQ_URL": "http://127.0.0.1:9/n",
+            "TRADESTATS_YAHOO_COOKIE_URL": "http://127.0.0.1:9/cookie",
             "TRADESTATS_REQUEST_DEADLINE": "3",
         }
     )
@@ -293,6 +295,12 @@ def test_build_from_settings() -> None:
         assert adapter._pool_maxsize >= settings.threads
         assert client.breaker is not None and client.limiter is not None
         assert client.budget is not None and client.default_deadline == 3
+    # v7 calls carry the crumb of a handshake over the yahoo client's own session.
+    market: Any = yahoo.market
+    auth = market._crumb.__self__
+    assert isinstance(auth, YahooSession) and market._crumb_rejected == auth.invalidate
+    assert auth.client is yahoo.clients[0] and auth.client.session is yahoo.clients[0].session
+    assert auth.cookie_url == "http://127.0.0.1:9/cookie"
     assert svc.deadline == 3
     svc.close()
 
@@ -306,6 +314,12 @@ def test_settings_validate_urls_and_fallback() -> None:
         Settings.load(env={"TRADESTATS_NASDAQ_URL": "https://api.nasdaq.com?x=1"})
     with pytest.raises(ConfigError, match="TRADESTATS_MARKET_FALLBACK"):
         Settings.load(env={"TRADESTATS_MARKET_FALLBACK": "yahoo"})
-    s = Settings.load(env={"TRADESTATS_YAHOO_URL": ""})
+    for bad in ("fc.yahoo.com", "ftp://fc.yahoo.com/", "https:///x", "https://fc.yahoo.com/#a"):
+        with pytest.raises(ConfigError, match="TRADESTATS_YAHOO_COOKIE_URL"):
+            Settings.load(env={"TRADESTATS_YAHOO_COOKIE_URL": bad})
+    s = Settings.load(env={"TRADESTATS_YAHOO_URL": "", "TRADESTATS_YAHOO_COOKIE_URL": ""})
     assert s.yahoo_url == "https://query1.finance.yahoo.com"
+    assert s.yahoo_cookie_url == "https://fc.yahoo.com/"
+    s = Settings.load(env={"TRADESTATS_YAHOO_COOKIE_URL": "https://finance.yahoo.com/?x=1"})
+    assert s.yahoo_cookie_url == "https://finance.yahoo.com/?x=1"
     assert s.market_fallback == "none"
