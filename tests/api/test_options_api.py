@@ -233,3 +233,19 @@ def test_yahoo_app_ready_lists_closed_breakers_without_network(data_dir: Path) -
     checks = body["checks"]["upstream:circuitBreaker"]
     assert {c["componentId"] for c in checks} == {"yahoo", "nasdaq"}
     assert all(c["status"] == "pass" and c["observedValue"] == "closed" for c in checks)
+
+
+def test_analysis_thresholds_and_rv_variant_are_query_options(client) -> None:  # type: ignore[no-untyped-def]
+    """The verdict thresholds and the Yang-Zhang variant are configurable per request;
+    results differ accordingly and each combination is cached separately."""
+    base = client.get("/api/options/AAPL/analysis").json
+    textbook = client.get("/api/options/AAPL/analysis?rv_variant=textbook").json
+    assert base["rv30"] != textbook["rv30"]
+    lenient = client.get(
+        "/api/options/AAPL/analysis?min_avg_volume=0&min_iv30_rv30=0.01&max_slope=10"
+    ).json
+    assert lenient["avg_volume_pass"] is True and lenient["iv30_rv30_pass"] is True
+    assert lenient["slope_pass"] is True and lenient["verdict"] == "Recommended"
+    bad = client.get("/api/options/AAPL/analysis?rv_variant=magic&min_iv30_rv30=-1")
+    assert bad.status_code == 400
+    assert {e["name"] for e in bad.json["errors"]} == {"rv_variant", "min_iv30_rv30"}

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from tradestats.api.openapi import ApiSpec, ResponseSpec
 from tradestats.api.options_models import (
     AnalysisOut,
+    AnalysisQuery,
     CalendarOut,
     CalendarQuery,
     CalendarSpreadOut,
@@ -47,6 +48,7 @@ from tradestats.market.service import (
 )
 from tradestats.market.types import Bar, EarningsEvent, OptionContract
 from tradestats.options.calendar_spread import LegLiquidity
+from tradestats.options.verdict import Thresholds
 from tradestats.services import services_of
 
 DEFAULT_HISTORY_DAYS = 365
@@ -208,10 +210,14 @@ def register(spec: ApiSpec) -> Blueprint:
         "GET",
         summary="Earnings volatility screen: IV30/RV30, term-structure slope, verdict",
         tags=["options"],
+        query=AnalysisQuery,
         responses=_responses("Analysis", AnalysisOut),
     )
-    def analysis(ticker: str) -> Response:
-        return _reply(AnalysisOut, _market().analysis(_ticker(ticker)))
+    def analysis(ticker: str, query: AnalysisQuery) -> Response:
+        limits = Thresholds(query.min_avg_volume, query.min_iv30_rv30, query.max_slope)
+        return _reply(
+            AnalysisOut, _market().analysis(_ticker(ticker), limits, query.rv_variant)
+        )
 
     @spec.route(
         bp,

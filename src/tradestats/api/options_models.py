@@ -11,6 +11,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 # -- query models -------------------------------------------------------------------------
 
 
+class AnalysisQuery(BaseModel):
+    """Screen options; defaults are the reference earnings volatility calculator's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rv_variant: Literal["calculator", "textbook"] = Field(
+        default="calculator",
+        description="Yang-Zhang variant: calculator-compatible (close-to-close term, no "
+        "de-meaning) or textbook (open-to-close, de-meaned)",
+    )
+    min_avg_volume: float = Field(default=1_500_000.0, ge=0, le=1e12)
+    min_iv30_rv30: float = Field(default=1.25, gt=0, le=100)
+    max_slope: float = Field(default=-0.00406, ge=-10, le=10)
+
+
 class ChainQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

@@ -49,6 +49,8 @@ from tradestats.options.earnings_history import (
     earnings_moves,
     summarize_moves,
 )
+from tradestats.options.verdict import Thresholds
+from tradestats.options.volatility import RealizedVolVariant
 from tradestats.resilience.breaker import BreakerState
 from tradestats.resilience.cache import CacheBackend, CacheResult, TTLCache
 from tradestats.resilience.cache_redis import RedisCacheBackend
@@ -326,24 +328,36 @@ class MarketService:
         key = ticker.strip().upper()
         return self._run(lambda view, _: view.earnings_dates(key))
 
-    def analysis(self, ticker: str) -> dict[str, Any]:
+    def analysis(
+        self,
+        ticker: str,
+        thresholds: Thresholds | None = None,
+        rv_variant: RealizedVolVariant = "calculator",
+    ) -> dict[str, Any]:
         """The earnings screen of ``ticker`` (``Analysis.to_dict()``, with the quote's
-        time as ``quoteTime``) plus ``source``, ``asOf`` and ``stale``."""
+        time as ``quoteTime``) plus ``source``, ``asOf`` and ``stale``. `thresholds` and
+        `rv_variant` default to the reference calculator's."""
         key = ticker.strip().upper()
         today = self.today()
+        limits = thresholds or Thresholds()
+        variant_key = (
+            f"{rv_variant}:{limits.min_avg_volume}:{limits.min_iv30_rv30}:{limits.max_slope}"
+        )
 
         def op(view: _CachedView, seen: _Freshness) -> dict[str, Any]:
             def load() -> _AnalysisEntry:
                 inputs = _Freshness()
                 inner = _CachedView(self, view._p, inputs)
-                body = analyze(key, inner, today).to_dict()
+                body = analyze(key, inner, today, limits, rv_variant).to_dict()
                 body["quoteTime"] = body.pop("asof")
                 body.pop("source")
                 now = self.clock.time()
                 return _AnalysisEntry(body, inputs.stale, inputs.as_of(now))
 
             cache: TTLCache[_AnalysisEntry] = self.caches["analysis"]
-            entry = seen.take(cache.get_or_load(f"{view.source}:{key}:{today}", load))
+            entry = seen.take(
+                cache.get_or_load(f"{view.source}:{key}:{today}:{variant_key}", load)
+            )
             if entry.inputs_stale:
                 seen.note(True, entry.inputs_as_of)
             return entry.body
