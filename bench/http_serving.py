@@ -33,6 +33,7 @@ import requests
 ENDPOINTS = ("/api/health", "/api/info")
 CONNECTIONS = (64, 256)
 _UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+LOG_DIR = Path(tempfile.gettempdir()) / "tradestats-bench-logs"
 
 
 @dataclass
@@ -82,6 +83,18 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.kill()
 
 
+def wait_healthy(base: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(base + "/api/health", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{base} stopped answering /api/health (logs kept in {LOG_DIR})")
+
+
 def parse_latency(text: str, pct: str) -> float:
     match = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", text, re.M)
     return float(match.group(1)) * _UNITS[match.group(2)] if match else float("nan")
@@ -98,7 +111,16 @@ def wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, fl
         "--latency",
         url,
     ]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    base = url.split("/api/", 1)[0]
+    for attempt in range(2):
+        wait_healthy(base)  # the previous run's connections may still be draining
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if proc.returncode == 0:
+            break
+        if attempt == 1:
+            raise SystemExit(f"wrk failed ({proc.returncode}): {proc.stderr or proc.stdout}")
+        time.sleep(3)
+    out = proc.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -126,10 +148,11 @@ def main() -> int:
 
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="tradestats-bench-") as tmp:
+        LOG_DIR.mkdir(parents=True, exist_ok=True)
         for kind in ("dev", "tradestats"):
             data_dir = Path(tmp) / kind
             data_dir.mkdir()
-            proc, url = start(kind, data_dir, Path(tmp) / f"{kind}.log")
+            proc, url = start(kind, data_dir, LOG_DIR / f"{kind}.log")
             try:
                 for endpoint in ENDPOINTS:
                     wrk(url + endpoint, 16, 2, args.threads)  # warm-up

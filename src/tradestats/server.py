@@ -179,12 +179,17 @@ def _serve_gunicorn(settings: Settings) -> int:
             "threads": settings.threads,
         },
     )
+    master_pid = os.getpid()
     try:
         TradestatsGunicorn().run()
     except SystemExit as exc:
         return int(exc.code or 0)
     finally:
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # Workers are forked inside run() and leave it through this same frame when they
+        # exit (max-requests recycling, timeouts): only the master may remove the
+        # directory the surviving and future workers still write to.
+        if os.getpid() == master_pid:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0
 
 

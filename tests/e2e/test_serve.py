@@ -275,3 +275,35 @@ def test_health_cli(data_dir: Path) -> None:
     )
     assert down.returncode == 1
     assert "unreachable" in down.stderr
+
+
+def test_recycled_workers_keep_serving_and_metrics_stay_consistent(data_dir: Path) -> None:
+    """Workers restarted by --max-requests must boot cleanly (the metrics directory is
+    the master's to remove) and their counts must survive in /metrics."""
+    with ServerProcess(
+        data_dir,
+        "--max-requests",
+        "40",
+        "--max-requests-jitter",
+        "0",
+        env={"TRADESTATS_WORKERS": "2"},
+    ) as srv:
+        n = 300
+        statuses = []
+        for _ in range(n):
+            statuses.append(
+                requests.get(
+                    srv.url + "/api/info", timeout=10, headers={"Connection": "close"}
+                ).status_code
+            )
+        assert statuses == [200] * n
+        booted = set(re.findall(r"Booting worker with pid: (\d+)", srv.logs()))
+        assert len(booted) > 4, "workers were not recycled"
+        assert "Exception in worker process" not in srv.logs()
+        text = requests.get(srv.url + "/metrics", timeout=10).text
+        counts = [
+            v
+            for labels, v in samples(text, "tradestats_http_requests_total")
+            if labels["route"] == "/api/info"
+        ]
+        assert sum(counts) == n
