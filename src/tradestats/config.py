@@ -276,7 +276,7 @@ class Settings:
     log_format: str = "json"
     server: str = "auto"
     workers: int = field(default_factory=lambda: max(2, _cpu_count()))
-    threads: int = 8
+    threads: int = 4
     timeout: int = 60
     graceful_timeout: int = 30
     keepalive: int = 5

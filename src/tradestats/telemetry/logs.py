@@ -92,6 +92,7 @@ class BufferedStreamHandler(logging.Handler):
         self._buffer: collections.deque[logging.LogRecord] = collections.deque()
         self._wake = threading.Event()
         self._closed = False
+        self._write_lock = threading.Lock()
         self._start_writer()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(after_in_child=self._start_writer)
@@ -100,6 +101,14 @@ class BufferedStreamHandler(logging.Handler):
         self._buffer = collections.deque(self._buffer)
         self._wake = threading.Event()
         threading.Thread(target=self._run, name="log-writer", daemon=True).start()
+
+    def handle(self, record: logging.LogRecord) -> bool:
+        # logging.Handler.handle() takes the handler lock around emit(); a deque append
+        # is already thread-safe, and that lock is the one the writer holds during I/O.
+        if not self.filter(record):
+            return False
+        self.emit(record)
+        return True
 
     def emit(self, record: logging.LogRecord) -> None:
         if "request_id" not in record.__dict__:
@@ -126,7 +135,7 @@ class BufferedStreamHandler(logging.Handler):
             except Exception:  # a bad record must not stop logging
                 self.handleError(record)
         if lines:
-            with self.lock:  # type: ignore[union-attr]
+            with self._write_lock:
                 self.stream.write("\n".join(lines) + "\n")
                 self.stream.flush()
 
