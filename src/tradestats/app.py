@@ -51,7 +51,7 @@ def create_app(
     app.register_blueprint(client_errors.register(services.spec))
     app.register_blueprint(imports.register(services.spec))
     app.register_blueprint(trades.register(services.spec))
-    app.register_blueprint(options.register(services.spec))
+    app.register_blueprint(options.register(services.spec, settings.threads))
     app.register_blueprint(scans.register(services.spec))
     app.register_blueprint(pages.bp)
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]

@@ -86,8 +86,10 @@ def yahoo_service(
     return build_market_service(settings, redis_conn, clock, policy=policy, key_prefix=key_prefix)
 
 
-def make_app(data_dir: Path, market: MarketService) -> Flask:
-    settings = Settings.load(env={"TRADESTATS_DATA_DIR": str(data_dir)})
+def make_app(data_dir: Path, market: MarketService, threads: int = 4) -> Flask:
+    settings = Settings.load(
+        env={"TRADESTATS_DATA_DIR": str(data_dir)}, overrides={"threads": threads}
+    )
     engine = build_engine(settings)
     upgrade(engine)
     return create_app(settings, engine=engine, market=market)
@@ -270,7 +272,9 @@ def test_single_flight_50_concurrent_requests_one_upstream_call(
     upstream: FakeUpstream, clock: FakeClock, data_dir: Path
 ) -> None:
     svc = yahoo_service(upstream, clock)
-    app = make_app(data_dir, svc)
+    # 50 requests at once in one process: size the bulkhead for them (a real worker runs
+    # at most `threads` at a time; this test is about single-flight, not shedding).
+    app = make_app(data_dir, svc, threads=64)
     upstream.faults.configure(latency=0.1)  # every request overlaps the first load
     barrier = threading.Barrier(50)
     results: list[Any] = [None] * 50
@@ -456,3 +460,66 @@ def test_cookie_endpoint_down_is_503_while_chart_still_works(
     assert client.get("/api/options/AAPL/analysis").status_code == 200
     assert up.count("cookie", outcome="ok") == 1 and up.count("crumb") == 1
     svc.close()
+
+
+def test_slow_upstream_does_not_exhaust_server_threads(data_dir: Path) -> None:
+    """With every upstream call stalling past its timeout, more concurrent screen
+    requests than the server has threads each end within the request deadline (503 with
+    Retry-After), and liveness/readiness keep answering meanwhile."""
+    import threading
+    import time
+
+    import requests
+
+    from support.servers import ServerProcess
+    from tradestats.resilience.clock import SystemClock
+
+    with FakeUpstream(today=market_day(SystemClock())) as up:
+        env = {
+            "TRADESTATS_MARKET_DATA": "yahoo",
+            "TRADESTATS_YAHOO_URL": up.url,
+            "TRADESTATS_YAHOO_COOKIE_URL": up.cookie_url,
+            "TRADESTATS_NASDAQ_URL": up.url,
+            "TRADESTATS_REQUEST_DEADLINE": "4",
+            "TRADESTATS_TIMEOUT": "30",
+            "TRADESTATS_WORKERS": "2",
+            "TRADESTATS_THREADS": "4",
+            "TRADESTATS_GRACEFUL_TIMEOUT": "3",
+        }
+        with ServerProcess(data_dir, env=env) as server:
+            up.faults.configure(latency=20.0)  # far beyond the client's read timeout
+            results: list[tuple[int, float, str | None]] = []
+            lock = threading.Lock()
+
+            def screen(ticker: str) -> None:
+                started = time.monotonic()
+                resp = requests.get(f"{server.url}/api/options/{ticker}/analysis", timeout=60)
+                with lock:
+                    results.append(
+                        (
+                            resp.status_code,
+                            time.monotonic() - started,
+                            resp.headers.get("Retry-After"),
+                        )
+                    )
+
+            threads = [threading.Thread(target=screen, args=(f"T{i}X",)) for i in range(12)]
+            for t in threads:
+                t.start()
+            time.sleep(1.0)
+            health_started = time.monotonic()
+            health = requests.get(server.url + "/api/health", timeout=10)
+            assert health.status_code == 200
+            # Without the bulkhead every thread waits ~4 s on the upstream and liveness
+            # queues behind them.
+            assert time.monotonic() - health_started < 2
+            for t in threads:
+                t.join(60)
+            assert len(results) == 12
+            for status, elapsed, retry_after in results:
+                # 503: the upstream timed out at the deadline, or the bulkhead shed the
+                # request at once; either way with Retry-After and within the deadline
+                # (plus queueing for a thread).
+                assert status == 503 and retry_after is not None
+                assert elapsed < 10, elapsed
+            up.faults.clear()

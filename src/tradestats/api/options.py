@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import threading
 from typing import Any
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, g
 from pydantic import BaseModel
 
 from tradestats.api.openapi import ApiSpec, ResponseSpec
@@ -198,11 +199,36 @@ def _responses(description: str, model: type[BaseModel], *extra: int) -> dict[in
 # -- routes -------------------------------------------------------------------------------
 
 
-def register(spec: ApiSpec) -> Blueprint:
-    """A new blueprint per app (blueprints cannot gain routes once registered)."""
+def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
+    """A new blueprint per app (blueprints cannot gain routes once registered).
+
+    Market-data requests may each wait up to the request deadline on a slow upstream.
+    A bulkhead lets at most ``threads - 1`` of them run at once per process, so one
+    worker thread always stays free for liveness, the journal and the page itself; the
+    excess is answered at once with 503 + Retry-After (the browser client retries).
+    """
     bp = Blueprint("options", __name__, url_prefix="/api")
     bp.register_error_handler(MarketDataError, market_problem)
     bp.register_error_handler(NoCalendarSpread, market_problem)
+    bulkhead = threading.BoundedSemaphore(max(1, threads - 1))
+
+    @bp.before_request
+    def _enter_bulkhead() -> Response | None:
+        if not bulkhead.acquire(timeout=0.05):
+            return problem_response(
+                503,
+                "Busy",
+                "Every market-data slot of this server process is waiting on the upstream; "
+                "retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+        g.tradestats_bulkhead = True
+        return None
+
+    @bp.teardown_request
+    def _leave_bulkhead(_exc: BaseException | None) -> None:
+        if g.pop("tradestats_bulkhead", False):
+            bulkhead.release()
 
     @spec.route(
         bp,
