@@ -184,11 +184,8 @@ class GenericImporter(BrokerImporter):
     def iter_parse(
         self, source: SourceFile, settings: ImportSettings, tally: ParseTally
     ) -> Iterator[Execution | Rejection]:
-        rows = source.rows()
-        first = next(rows, None)
-        if first is None:
-            raise ImportFormatError(f"{source.filename}: no rows found")
-        cols = _Columns(first[1], settings)
+        header, rows = source.header_and_rows()
+        cols = _Columns(header, settings)
         tz = zone(settings.zone_name(self.default_timezone))
         width = len(cols.names)
         names = cols.names

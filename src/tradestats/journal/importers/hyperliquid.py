@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 from tradestats.journal.importers.base import (
     BrokerImporter,
-    ImportFormatError,
     ImportSettings,
     ParseTally,
     TableSample,
@@ -58,11 +57,8 @@ class HyperliquidImporter(BrokerImporter):
     def iter_parse(
         self, source: SourceFile, settings: ImportSettings, tally: ParseTally
     ) -> Iterator[Execution | Rejection]:
-        rows = source.rows()
-        first = next(rows, None)
-        if first is None:
-            raise ImportFormatError(f"{source.filename}: no rows found")
-        index = HeaderIndex(first[1], self.name)
+        header, rows = source.header_and_rows()
+        index = HeaderIndex(header, self.name)
         cols = {name: index.require(name) for name in _COLUMNS}
         tz = zone(settings.zone_name(self.default_timezone))
         instruments: dict[tuple[str, AssetClass], Instrument] = {}

@@ -19,7 +19,6 @@ from datetime import tzinfo
 
 from tradestats.journal.importers.base import (
     BrokerImporter,
-    ImportFormatError,
     ImportSettings,
     MissingColumnError,
     ParseTally,
@@ -64,11 +63,7 @@ class IbkrFlexCsvImporter(BrokerImporter):
     def iter_parse(
         self, source: SourceFile, settings: ImportSettings, tally: ParseTally
     ) -> Iterator[Execution | Rejection]:
-        rows = source.rows()
-        first = next(rows, None)
-        if first is None:
-            raise ImportFormatError(f"{source.filename}: no rows found")
-        header = first[1]
+        header, rows = source.header_and_rows()
         index = HeaderIndex(header, self.name)
         for required in ("Buy/Sell", "Quantity", "TradePrice"):
             index.require(required)

@@ -155,6 +155,15 @@ class SourceFile:
             self._delimiter = _detect_delimiter(self.head_text(), self.filename)
         return self._delimiter
 
+    def header_and_rows(self) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
+        """The first row (the header) and an iterator over the rows after it; a file
+        without any row is an `ImportFormatError`."""
+        rows = self.rows()
+        first = next(rows, None)
+        if first is None:
+            raise ImportFormatError(f"{self.filename}: no rows found")
+        return first[1], rows
+
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """Yield ``(row_number, cells)`` for every non-blank row, cells stripped of
         surrounding whitespace. Row 1 is the first record of the file."""

@@ -30,7 +30,6 @@ from decimal import Decimal
 
 from tradestats.journal.importers.base import (
     BrokerImporter,
-    ImportFormatError,
     ImportSettings,
     ParseTally,
     TableSample,
@@ -91,11 +90,8 @@ class TastytradeImporter(BrokerImporter):
     def iter_parse(
         self, source: SourceFile, settings: ImportSettings, tally: ParseTally
     ) -> Iterator[Execution | Rejection]:
-        rows = source.rows()
-        first = next(rows, None)
-        if first is None:
-            raise ImportFormatError(f"{source.filename}: no rows found")
-        index = HeaderIndex(first[1], self.name)
+        header, rows = source.header_and_rows()
+        index = HeaderIndex(header, self.name)
         tz = zone(settings.zone_name(self.default_timezone))
         if index.find("Transaction Code") is not None:
             yield from self._legacy(rows, index, settings, tz, tally)
