@@ -25,7 +25,11 @@ from tradestats.journal.importers.base import (
     TableSample,
     normalize_header,
 )
-from tradestats.journal.importers.ibkr_flex_xml import flex_closing_basis, flex_execution
+from tradestats.journal.importers.ibkr_flex_xml import (
+    flex_closing_basis,
+    flex_execution,
+    flex_levels,
+)
 from tradestats.journal.importers.opening_lots import ClosingBasis, with_synthetic_openings
 from tradestats.journal.importers.reading import SourceFile
 from tradestats.journal.importers.tabular import HeaderIndex, rejection
@@ -74,8 +78,6 @@ class IbkrFlexCsvImporter(BrokerImporter):
         keys = [normalize_header(h) for h in header]
         tz = zone(settings.zone_name(self.default_timezone))
         level_pos = index.find("LevelOfDetail")
-        orders: list[tuple[int, list[str]]] = []
-        saw_execution_level = False
         closes: list[tuple[Execution, ClosingBasis | None]] = []
 
         def emit(number: int, cells: list[str]) -> Iterator[Execution | Rejection]:
@@ -86,29 +88,20 @@ class IbkrFlexCsvImporter(BrokerImporter):
             else:
                 yield item
 
-        for number, cells in rows:
-            if cells == header:
-                tally.skip("header")
-                continue
-            tally.rows_read += 1
-            level = (
-                cells[level_pos].upper()
-                if level_pos is not None and level_pos < len(cells)
-                else "EXECUTION"
-            )
-            if level == "CLOSED_LOT":
-                tally.skip("closed_lot")
-                continue
-            if level == "ORDER":
-                orders.append((number, cells))  # used only if no executions are listed
-                continue
-            saw_execution_level = True
-            yield from emit(number, cells)
-        for number, cells in orders:
-            if saw_execution_level:
-                tally.skip("order_summary")
-            else:
-                yield from emit(number, cells)
+        def trades() -> Iterator[tuple[int, str, list[str]]]:
+            for number, cells in rows:
+                if cells == header:
+                    tally.skip("header")
+                    continue
+                tally.rows_read += 1
+                level = (
+                    cells[level_pos].upper()
+                    if level_pos is not None and level_pos < len(cells)
+                    else "EXECUTION"
+                )
+                yield number, level, cells
+
+        yield from flex_levels(trades(), emit, tally)
         if closes:
             yield from with_synthetic_openings(closes)
 

@@ -23,9 +23,10 @@ entity-expansion bombs, no external entities).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal
+from typing import TypeVar
 from xml.parsers import expat
 
 from tradestats.journal.importers.base import (
@@ -63,6 +64,7 @@ _CATEGORIES = {
 }
 _CONTAINERS = frozenset({"FlexQueryResponse", "FlexStatements", "FlexStatement", "Trades"})
 _CHUNK = 256 * 1024
+R = TypeVar("R")
 
 
 def _snake(tag: str) -> str:
@@ -193,6 +195,34 @@ def flex_closing_basis(
     )
 
 
+def flex_levels(
+    records: Iterable[tuple[int, str, R]],
+    emit: Callable[[int, R], Iterator[Execution | Rejection]],
+    tally: ParseTally,
+) -> Iterator[Execution | Rejection]:
+    """Apply the Flex "level of detail" rule to ``(number, LEVEL, record)`` items.
+
+    EXECUTION rows are the fills; CLOSED_LOT rows are lot detail (skipped); ORDER rows
+    summarize executions and are used only when the report lists no executions at all.
+    """
+    orders: list[tuple[int, R]] = []
+    saw_execution_level = False
+    for number, level, record in records:
+        if level == "CLOSED_LOT":
+            tally.skip("closed_lot")
+            continue
+        if level == "ORDER":
+            orders.append((number, record))  # used only if no executions are listed
+            continue
+        saw_execution_level = True
+        yield from emit(number, record)
+    for number, record in orders:
+        if saw_execution_level:
+            tally.skip("order_summary")
+        else:
+            yield from emit(number, record)
+
+
 class IbkrFlexXmlImporter(BrokerImporter):
     name = "ibkr_flex_xml"
     label = "Interactive Brokers Flex Query (XML)"
@@ -213,8 +243,6 @@ class IbkrFlexXmlImporter(BrokerImporter):
         tz = zone(settings.zone_name(self.default_timezone))
         statement_account = settings.account
         statement_start: datetime | None = None
-        saw_execution_level = False
-        orders: list[tuple[int, dict[str, str]]] = []
         closes: list[tuple[Execution, ClosingBasis | None]] = []
 
         def emit(number: int, attrs: dict[str, str]) -> Iterator[Execution | Rejection]:
@@ -225,36 +253,28 @@ class IbkrFlexXmlImporter(BrokerImporter):
             else:
                 yield item
 
-        for number, tag, attrs in _elements(source):
-            if tag == "FlexStatement":
-                statement_account = attrs.get("accountId") or settings.account
-                start = attrs.get("fromDate", "")
-                try:
-                    statement_start = midnight(parse_date(start, "fromDate"), tz)
-                except RowError:
-                    statement_start = None
-                continue
-            if tag in _CONTAINERS:
-                continue
-            if tag != "Trade":
-                if attrs:
-                    tally.skip(_snake(tag))
-                continue
-            tally.rows_read += 1
-            level = attrs.get("levelOfDetail", "EXECUTION").upper()
-            if level == "CLOSED_LOT":
-                tally.skip("closed_lot")
-                continue
-            if level == "ORDER":
-                orders.append((number, attrs))  # used only if no executions follow
-                continue
-            saw_execution_level = True
-            yield from emit(number, attrs)
-        for number, attrs in orders:
-            if saw_execution_level:
-                tally.skip("order_summary")
-            else:
-                yield from emit(number, attrs)
+        def trades() -> Iterator[tuple[int, str, dict[str, str]]]:
+            # Lazy: a FlexStatement's account and start date apply to the trades after it.
+            nonlocal statement_account, statement_start
+            for number, tag, attrs in _elements(source):
+                if tag == "FlexStatement":
+                    statement_account = attrs.get("accountId") or settings.account
+                    start = attrs.get("fromDate", "")
+                    try:
+                        statement_start = midnight(parse_date(start, "fromDate"), tz)
+                    except RowError:
+                        statement_start = None
+                    continue
+                if tag in _CONTAINERS:
+                    continue
+                if tag != "Trade":
+                    if attrs:
+                        tally.skip(_snake(tag))
+                    continue
+                tally.rows_read += 1
+                yield number, attrs.get("levelOfDetail", "EXECUTION").upper(), attrs
+
+        yield from flex_levels(trades(), emit, tally)
         if closes:
             yield from with_synthetic_openings(closes)
 
