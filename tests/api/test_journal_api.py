@@ -271,3 +271,10 @@ def test_import_list_and_detail(client: FlaskClient) -> None:
     detail = client.get(f"/api/imports/{created['id']}").json
     assert detail["skipped"] == created["skipped"]
     assert client.get("/api/imports/999999").status_code == 404
+
+
+def test_reversed_date_range_is_400_naming_start(client: FlaskClient) -> None:
+    for path in ("/api/trades", "/api/stats", "/api/stats/equity", "/api/trades.csv"):
+        resp = client.get(f"{path}?start=2024-02-01&end=2024-01-01")
+        assert resp.status_code == 400, path
+        assert resp.json["errors"] == [{"name": "start", "in": "query", "reason": "after end"}]

@@ -50,7 +50,8 @@ class Filters(BaseModel):
             raise ValueError("unknown time zone") from None
         return value
 
-    def trade_query(self) -> queries.TradeQuery:
+    def check_dates(self) -> None:
+        """400 naming `start` when the range is reversed."""
         if self.start and self.end and self.start > self.end:
             raise ApiProblem(
                 400,
@@ -58,6 +59,9 @@ class Filters(BaseModel):
                 "start is after end",
                 errors=[{"name": "start", "in": "query", "reason": "after end"}],
             )
+
+    def trade_query(self) -> queries.TradeQuery:
+        self.check_dates()
         zone = ZoneInfo(self.tz)
         start = datetime.combine(self.start, time(0), zone).astimezone(UTC) if self.start else None
         end = (
@@ -205,13 +209,7 @@ def _json(body: Any, status: int = 200) -> Response:
 
 
 def _params(q: StatsQuery) -> ReportParams:
-    if q.start and q.end and q.start > q.end:
-        raise ApiProblem(
-            400,
-            "Invalid request",
-            "start is after end",
-            errors=[{"name": "start", "in": "query", "reason": "after end"}],
-        )
+    q.check_dates()
     return ReportParams(
         account=q.account,
         symbol=q.symbol,
