@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tradestats.journal.importers import (
+    PRESETS,
     AmbiguousFormat,
     BrokerImporter,
     ImportSettings,
@@ -19,6 +20,7 @@ from tradestats.journal.importers import (
 )
 from tradestats.journal.importers.base import ImportFormatError, ParseTally
 from tradestats.journal.importers.reading import SourceFile
+from tradestats.journal.importers.registry import MIN_CONFIDENCE
 from tradestats.journal.model import Execution, Rejection
 
 COPIED = {
@@ -36,7 +38,48 @@ COPIED = {
     "tastytrade/laroche_CL_future.csv": "tastytrade",
     "tastytrade/laroche_legacy_format.csv": "tastytrade",
     "hyperliquid/trade_history.csv": "hyperliquid",
+    "schwab/export-to-ghostfolio_schwab-export.csv": "schwab",
+    "schwab/capital-gains-calculator_schwab_transactions.csv": "schwab",
+    "schwab/options_written_for_tradestats.csv": "schwab",
+    "fidelity/options_written_for_tradestats.csv": "fidelity",
+    "ibkr/capital-gains-calculator_ib_transaction_history.csv": "ibkr_transactions",
+    "ibkr/ibkr_transaction_history_written_for_tradestats.csv": "ibkr_transactions",
+    "webull/orders_records.csv": "webull",
+    "robinhood/activity.csv": "robinhood",
+    "binance/futures_trade_history.csv": "binance_futures",
+    "binance/futures_trade_history_v2.csv": "binance_futures",
+    "bybit/trade_history.csv": "bybit",
+    "bybit/closed_pnl.csv": "bybit",
+    "tradovate/tradetally_tradovate-paired-trades-sample.csv": "tradovate",
+    "tradovate/orders_written_for_tradestats.csv": "tradovate",
+    "tradovate/fills_written_for_tradestats.csv": "tradovate",
+    "thinkorswim/account_statement_spreads_written_for_tradestats.csv": "thinkorswim",
+    "thinkorswim/transactions_options_written_for_tradestats.csv": "thinkorswim",
 }
+
+# Samples read from ../shared/samples/brokers (GPL ones are not copied into the repo)
+SHARED_SAMPLES = {
+    "thinkorswim/tradenote_TD_Ameritrade_account_statement.csv": "thinkorswim",
+    "thinkorswim/beancount_reds_tdameritrade_transactions.csv": "thinkorswim",
+    "tradezero/tradenote_example_tradezero_file.csv": "tradezero",
+    "metatrader5/tradenote_MetaTrader5_trade_history_report.xlsx": "metatrader5",
+    "tradovate/tradetally_tradovate-paired-trades-sample.csv": "tradovate",
+}
+
+
+@pytest.mark.parametrize(("relative", "preset"), sorted(SHARED_SAMPLES.items()))
+def test_detects_shared_samples(
+    shared_sample: Callable[[str], Path], relative: str, preset: str
+) -> None:
+    path = shared_sample(relative)
+    assert detect_file(path).name == preset
+    # no other broker preset even reaches the threshold (generic is the fallback)
+    sample = SourceFile(path).sample()
+    others = [
+        p.name for p in PRESETS
+        if p.name not in (preset, "generic") and p.detect(sample) >= MIN_CONFIDENCE
+    ]
+    assert others == []
 
 
 @pytest.mark.parametrize(("relative", "preset"), sorted(COPIED.items()))

@@ -11,12 +11,23 @@ from tradestats.journal.importers.base import (
     TableSample,
     UnknownFormat,
 )
+from tradestats.journal.importers.binance import BinanceFuturesImporter
+from tradestats.journal.importers.bybit import BybitImporter
+from tradestats.journal.importers.fidelity import FidelityImporter
 from tradestats.journal.importers.generic import GenericImporter
 from tradestats.journal.importers.hyperliquid import HyperliquidImporter
 from tradestats.journal.importers.ibkr_activity import IbkrActivityImporter
 from tradestats.journal.importers.ibkr_flex_csv import IbkrFlexCsvImporter
 from tradestats.journal.importers.ibkr_flex_xml import IbkrFlexXmlImporter
+from tradestats.journal.importers.ibkr_transactions import IbkrTransactionsImporter
+from tradestats.journal.importers.metatrader5 import MetaTrader5Importer
+from tradestats.journal.importers.robinhood import RobinhoodImporter
+from tradestats.journal.importers.schwab import SchwabImporter
 from tradestats.journal.importers.tastytrade import TastytradeImporter
+from tradestats.journal.importers.thinkorswim import ThinkorswimImporter
+from tradestats.journal.importers.tradezero import TradeZeroImporter
+from tradestats.journal.importers.tradovate import TradovateImporter
+from tradestats.journal.importers.webull import WebullImporter
 
 #: Confidence below which a preset is not considered a match.
 MIN_CONFIDENCE = 0.5
@@ -25,8 +36,19 @@ PRESETS: tuple[BrokerImporter, ...] = (
     IbkrFlexXmlImporter(),
     IbkrFlexCsvImporter(),
     IbkrActivityImporter(),
+    IbkrTransactionsImporter(),
     TastytradeImporter(),
     HyperliquidImporter(),
+    SchwabImporter(),
+    FidelityImporter(),
+    WebullImporter(),
+    RobinhoodImporter(),
+    BinanceFuturesImporter(),
+    BybitImporter(),
+    TradovateImporter(),
+    ThinkorswimImporter(),
+    TradeZeroImporter(),
+    MetaTrader5Importer(),
     GenericImporter(),
 )
 
