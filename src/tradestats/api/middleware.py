@@ -12,7 +12,7 @@ are labelled by route template, never by raw path.
 from __future__ import annotations
 
 import logging
-import os
+import random
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -21,9 +21,9 @@ from typing import Any
 from tradestats.api.closing import ClosingIterator
 from tradestats.config import Settings
 from tradestats.telemetry import metrics
-from tradestats.telemetry.logs import request_id_var
+from tradestats.telemetry.logs import ACCESS_LOGGER, access_sink, request_id_var
 
-access_log = logging.getLogger("tradestats.access")
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 ROUTE_KEY = "tradestats.route"
 REQUEST_ID_KEY = "tradestats.request_id"
@@ -48,7 +48,13 @@ class RequestObservability:
     ) -> Iterable[bytes]:
         started = time.perf_counter()
         incoming = environ.get("HTTP_X_REQUEST_ID", "")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else os.urandom(16).hex()
+        # Request ids must be unique, not secret: the random module's generator (reseeded
+        # in every forked child) instead of an os.urandom syscall per request.
+        request_id = (
+            incoming
+            if incoming and _REQUEST_ID.match(incoming)
+            else f"{random.getrandbits(128):032x}"
+        )
         environ[REQUEST_ID_KEY] = request_id
         token = request_id_var.set(request_id)
         metrics.HTTP_IN_FLIGHT.inc()
@@ -81,7 +87,20 @@ class RequestObservability:
             metrics.HTTP_REQUESTS.labels(method, route, status).inc()
             metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
             metrics.HTTP_IN_FLIGHT.dec()
-            if access_log.isEnabledFor(logging.INFO):
+            sink = access_sink()
+            if sink is not None:
+                sink.enqueue_access(
+                    (
+                        time.time(),
+                        request_id,
+                        method,
+                        route,
+                        environ.get("PATH_INFO", ""),
+                        int(status),
+                        round(elapsed * 1000.0, 3),
+                    )
+                )
+            elif access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "request",
                     extra={

@@ -1,7 +1,8 @@
 """SQLAlchemy engine and connection pool, configured for each backend.
 
 - SQLite (default): WAL journal, ``busy_timeout`` so writers wait instead of failing with
-  "database is locked", foreign keys on, ``synchronous=NORMAL`` (safe with WAL).
+  "database is locked", foreign keys on, ``synchronous=NORMAL`` (safe with WAL); no
+  pre-ping (nothing between us and the file to go away).
 - PostgreSQL (psycopg 3): ``pool_pre_ping`` so a restarted server is survived without a
   process restart, ``pool_recycle``, a short ``connect_timeout`` so readiness and requests
   fail fast while the database is down instead of hanging.
@@ -61,6 +62,9 @@ def build_engine(settings: Settings) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        # A local file cannot drop a connection the way a server restart does; the ping
+        # would be a second statement on every checkout.
+        kwargs["pool_pre_ping"] = False
     else:
         kwargs["pool_recycle"] = 1800
         kwargs["connect_args"] = {"connect_timeout": settings.db_connect_timeout}
@@ -89,14 +93,23 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEn
 
 def _instrument_pool(engine: Engine, size: int) -> None:
     metrics.DB_POOL_SIZE.set(size)
+    # Overflow rarely changes: write the gauge (a locked write to a shared file in
+    # multiprocess mode) only when it does, not on every checkout and checkin.
+    last_overflow = [0]
+
+    def record_overflow() -> None:
+        value = max(0, _overflow(engine))
+        if value != last_overflow[0]:
+            last_overflow[0] = value
+            metrics.DB_POOL_OVERFLOW.set(value)
 
     def on_checkout(*_args: Any) -> None:
         metrics.DB_POOL_CHECKED_OUT.inc()
-        metrics.DB_POOL_OVERFLOW.set(max(0, _overflow(engine)))
+        record_overflow()
 
     def on_checkin(*_args: Any) -> None:
         metrics.DB_POOL_CHECKED_OUT.dec()
-        metrics.DB_POOL_OVERFLOW.set(max(0, _overflow(engine)))
+        record_overflow()
 
     event.listen(engine, "checkout", on_checkout)
     event.listen(engine, "checkin", on_checkin)
