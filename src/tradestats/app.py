@@ -7,7 +7,16 @@ from typing import Any
 from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
 
-from tradestats.api import client_errors, health, imports, options, pages, scans, trades
+from tradestats.api import (
+    client_errors,
+    health,
+    imports,
+    options,
+    pages,
+    scans,
+    trades,
+)
+from tradestats.api import settings as user_settings
 from tradestats.api.health import LivenessResponder
 from tradestats.api.middleware import ROUTE_KEY, RequestObservability
 from tradestats.api.openapi import ApiSpec
@@ -53,7 +62,12 @@ def create_app(
     app.register_blueprint(trades.register(services.spec))
     app.register_blueprint(options.register(services.spec, settings.threads))
     app.register_blueprint(scans.register(services.spec))
+    app.register_blueprint(user_settings.register(services.spec))
     app.register_blueprint(pages.bp)
+    if settings.test_faults:  # tests only: makes the server fail on purpose
+        from tradestats.api import faults
+
+        faults.install(app, services)
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
         LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS
     )

@@ -248,6 +248,13 @@ FIELDS: tuple[Field, ...] = (
         maximum=600,
     ),
     Field("demo", "TRADESTATS_DEMO", "bool", "Seed and show demo data (labelled as demo)."),
+    Field(
+        "test_faults",
+        "TRADESTATS_TEST_FAULTS",
+        "bool",
+        "TESTS ONLY: enable /api/_test/faults, which makes the server fail requests on "
+        "purpose (api/faults.py). Never in production.",
+    ),
 )
 
 _FIELD_BY_NAME = {f.name: f for f in FIELDS}
@@ -280,8 +287,8 @@ class Settings:
     timeout: int = 60
     graceful_timeout: int = 30
     keepalive: int = 5
-    max_requests: int = 20000
-    max_requests_jitter: int = 2000
+    max_requests: int = 200000
+    max_requests_jitter: int = 20000
     request_deadline: float = 20.0
     max_upload_mb: int = 50
     max_json_kb: int = 1024
@@ -290,6 +297,7 @@ class Settings:
     db_pool_timeout: float = 5.0
     db_connect_timeout: int = 3
     demo: bool = False
+    test_faults: bool = False
 
     @classmethod
     def load(

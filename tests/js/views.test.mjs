@@ -254,6 +254,29 @@ test('trades: server-side paging/sort/filters, row → executions, PATCH edits, 
   view.destroy();
 });
 
+test('trades: a new page or sort reloads only the list, in place; a filter change remounts', async () => {
+  const client = new FakeClient({
+    'GET /api/trades': (q) => ({ total: 120, limit: 50, offset: Number(q.offset ?? 0), items: [TRADE] }),
+    'GET /api/positions': () => ({ items: [] }),
+  });
+  const { ctx, root } = context('#trades', client);
+  const view = trades.mount(ctx);
+  await flush();
+  assert.equal(root.querySelector('[data-testid="trades-page"]').dataset.offset, '0');
+  const count = (prefix) => client.paths().filter((p) => p.startsWith(prefix)).length;
+  const next = context('#trades?offset=50', client).ctx;
+  next.root = root;
+  assert.equal(view.update(next), true);
+  await flush();
+  assert.equal(count('/api/trades?'), 2);
+  assert.equal(count('/api/positions'), 1, 'positions are not refetched per page');
+  assert.equal(root.querySelector('[data-testid="trades-page"]').dataset.offset, '50');
+  assert.match(root.text, /51–51 of 120/);
+  const filtered = context('#trades?offset=50&symbol=SPY', client).ctx;
+  assert.equal(view.update(filtered), false, 'filters changed: the app remounts the view');
+  view.destroy();
+});
+
 test('trades: empty and past-the-end pages', async () => {
   const client = new FakeClient({ 'GET /api/trades': (q) => ({ total: Number(q.offset) ? 60 : 0, limit: 50, offset: Number(q.offset), items: [] }), 'GET /api/positions': () => ({ items: [] }) });
   let { ctx, root } = context('#trades', client);

@@ -4,6 +4,7 @@ page wrapper that collects console errors and CSP violations."""
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,8 +67,13 @@ class BrowserPage:
         return path
 
 
-def open_page(browser: Any, base_url: str) -> tuple[Any, BrowserPage]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+def open_page(
+    browser: Any, base_url: str, *, timezone_id: str | None = None
+) -> tuple[Any, BrowserPage]:
+    options: dict[str, Any] = {"viewport": {"width": 1280, "height": 900}}
+    if timezone_id is not None:
+        options["timezone_id"] = timezone_id
+    context = browser.new_context(**options)
     page = context.new_page()
     page.set_default_timeout(15000)
     log = PageLog()
@@ -79,3 +85,45 @@ def open_page(browser: Any, base_url: str) -> tuple[Any, BrowserPage]:
     )
     page.add_init_script(CSP_RECORDER)
     return context, BrowserPage(page, log, base_url)
+
+
+# Every view, as the top bar and the screener reach it (settings only once registered).
+VIEW_ROUTES = ("summary", "performance", "trades", "import", "screener", "ticker/AAPL", "settings")
+# Chrome's console line for a response with status 503, which fault-injection tests provoke
+# on purpose (Chrome names no URL in it; PageLog.failed_responses has them).
+FAILED_503 = (
+    "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"
+)
+REPO_SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def screenshot_dir(basetemp: Path) -> Path:
+    """Where a run keeps its view screenshots: ``$TRADESTATS_SCREENSHOT_DIR`` if set, else
+    ``<pytest basetemp>/browser_screenshots``."""
+    configured = os.environ.get("TRADESTATS_SCREENSHOT_DIR")
+    directory = Path(configured) if configured else basetemp / "browser_screenshots"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def save_screenshot(bp: BrowserPage, directory: Path, name: str) -> Path:
+    """A full-page PNG in `directory`, copied to ``test-output/screenshots/`` in the repo."""
+    path = directory / name
+    bp.page.screenshot(path=str(path), full_page=True)
+    REPO_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, REPO_SCREENSHOTS / name)
+    return path
+
+
+def wait_view_settled(bp: BrowserPage, timeout_ms: float = 30000) -> None:
+    """The view has rendered and none of its regions is still loading."""
+    bp.page.wait_for_selector("#view > :not(.state-loading)", timeout=timeout_ms)
+    bp.page.wait_for_function(
+        "() => !document.querySelector('#view [aria-busy=\"true\"], #view .state-loading')",
+        timeout=timeout_ms,
+    )
+
+
+def view_heading(bp: BrowserPage) -> str:
+    headings = bp.page.locator("#view h2")
+    return str(headings.first.inner_text()) if headings.count() else ""

@@ -33,6 +33,7 @@ from tradestats.api.options_models import (
     SpreadQuery,
 )
 from tradestats.api.problems import ApiProblem, problem_response
+from tradestats.api.settings import saved_thresholds
 from tradestats.market.errors import (
     DataError,
     MarketDataError,
@@ -240,10 +241,13 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         responses=_responses("Analysis", AnalysisOut),
     )
     def analysis(ticker: str, query: AnalysisQuery) -> Response:
-        limits = Thresholds(query.min_avg_volume, query.min_iv30_rv30, query.max_slope)
-        return _reply(
-            AnalysisOut, _market().analysis(_ticker(ticker), limits, query.rv_variant)
+        saved = saved_thresholds(current_app)
+        limits = Thresholds(
+            saved.min_avg_volume if query.min_avg_volume is None else query.min_avg_volume,
+            saved.min_iv30_rv30 if query.min_iv30_rv30 is None else query.min_iv30_rv30,
+            saved.max_slope if query.max_slope is None else query.max_slope,
         )
+        return _reply(AnalysisOut, _market().analysis(_ticker(ticker), limits, query.rv_variant))
 
     @spec.route(
         bp,

@@ -21,9 +21,17 @@ class AnalysisQuery(BaseModel):
         description="Yang-Zhang variant: calculator-compatible (close-to-close term, no "
         "de-meaning) or textbook (open-to-close, de-meaned)",
     )
-    min_avg_volume: float = Field(default=1_500_000.0, ge=0, le=1e12)
-    min_iv30_rv30: float = Field(default=1.25, gt=0, le=100)
-    max_slope: float = Field(default=-0.00406, ge=-10, le=10)
+    # Omitted thresholds are the saved settings' (`/api/settings`; defaults 1.5M, 1.25,
+    # -0.00406, the reference calculator's).
+    min_avg_volume: float | None = Field(
+        default=None, ge=0, le=1e12, description="default: the saved setting"
+    )
+    min_iv30_rv30: float | None = Field(
+        default=None, gt=0, le=100, description="default: the saved setting"
+    )
+    max_slope: float | None = Field(
+        default=None, ge=-10, le=10, description="default: the saved setting"
+    )
 
 
 class ChainQuery(BaseModel):

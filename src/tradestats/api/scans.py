@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tradestats.api.openapi import ApiSpec, ResponseSpec
 from tradestats.api.problems import ApiProblem
+from tradestats.api.settings import saved_thresholds
 from tradestats.jobs.market import ServiceMarketData
 from tradestats.jobs.scan import ScanFilters
 from tradestats.jobs.service import ScanService, build_scan_service
 from tradestats.jobs.store import IdempotencyConflict, ScanEvent, ScanStore
+from tradestats.options.verdict import Thresholds
 from tradestats.services import services_of
 
 EXTENSION_KEY = "tradestats.scans"
@@ -36,8 +38,11 @@ class ScanFiltersModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_price: float = Field(default=2.5, ge=0, le=1_000_000, description="last price, $")
-    min_avg_volume: float = Field(
-        default=1_500_000, ge=0, le=1e12, description="mean share volume of 30 sessions"
+    min_avg_volume: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e12,
+        description="mean share volume of 30 sessions; default: the saved verdict threshold",
     )
     tickers: list[str] | None = Field(
         default=None, max_length=1000, description="analyze only these calendar tickers"
@@ -56,10 +61,14 @@ class ScanFiltersModel(BaseModel):
             out.append(t.upper())
         return out
 
-    def to_filters(self) -> ScanFilters:
+    def to_filters(self, thresholds: Thresholds) -> ScanFilters:
+        """The job's filters; the verdict uses `thresholds` (the saved settings), and the
+        volume pre-filter defaults to the verdict's volume threshold."""
+        volume = thresholds.min_avg_volume if self.min_avg_volume is None else self.min_avg_volume
         return ScanFilters(
             min_price=self.min_price,
-            min_avg_volume=self.min_avg_volume,
+            min_avg_volume=volume,
+            thresholds=thresholds,
             tickers=tuple(self.tickers) if self.tickers is not None else None,
             limit=self.limit,
         )
@@ -258,7 +267,9 @@ def register(spec: ApiSpec) -> Blueprint:
         key = _idempotency_key()
         date = body.date or dt.date.today()
         try:
-            snapshot, created = scans_of(current_app).submit(date, body.filters.to_filters(), key)
+            snapshot, created = scans_of(current_app).submit(
+                date, body.filters.to_filters(saved_thresholds(current_app, fresh=True)), key
+            )
         except IdempotencyConflict as exc:
             raise ApiProblem(
                 422,

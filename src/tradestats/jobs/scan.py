@@ -28,6 +28,7 @@ from tradestats.market.errors import DataError, NoOptions, UnknownTicker, Upstre
 from tradestats.market.protocol import MarketData
 from tradestats.market.types import Bar, Chain, EarningsEvent, Quote
 from tradestats.options.analysis import analyze
+from tradestats.options.verdict import Thresholds
 from tradestats.options.volatility import average_volume
 from tradestats.resilience.ratelimit import RateLimiter
 
@@ -54,30 +55,49 @@ class ScanFilters:
     ``min_price``: last price in $ (default 2.50). ``min_avg_volume``: mean share volume of
     the last 30 sessions (default 1.5M). ``tickers``: keep only these symbols of the
     calendar. ``limit``: analyze at most this many tickers (the first in calendar order).
+    ``thresholds``: the verdict's (default: the reference calculator's); recorded with the
+    job so a worker screens with the thresholds in force when the scan was started.
     """
 
     min_price: float = 2.5
     min_avg_volume: float = 1_500_000.0
     tickers: tuple[str, ...] | None = None
     limit: int | None = None
+    thresholds: Thresholds | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        t = self.thresholds
         return {
             "min_price": self.min_price,
             "min_avg_volume": self.min_avg_volume,
             "tickers": list(self.tickers) if self.tickers is not None else None,
             "limit": self.limit,
+            "thresholds": None
+            if t is None
+            else {
+                "min_avg_volume": t.min_avg_volume,
+                "min_iv30_rv30": t.min_iv30_rv30,
+                "max_slope": t.max_slope,
+            },
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> ScanFilters:
         data = data or {}
         tickers = data.get("tickers")
+        limits = data.get("thresholds")
         return cls(
             min_price=float(data.get("min_price", 2.5)),
             min_avg_volume=float(data.get("min_avg_volume", 1_500_000.0)),
             tickers=tuple(str(t).upper() for t in tickers) if tickers is not None else None,
             limit=int(data["limit"]) if data.get("limit") is not None else None,
+            thresholds=None
+            if not isinstance(limits, dict)
+            else Thresholds(
+                float(limits["min_avg_volume"]),
+                float(limits["min_iv30_rv30"]),
+                float(limits["max_slope"]),
+            ),
         )
 
 
@@ -207,7 +227,7 @@ def screen_ticker(
         reason = prefilter(ticker, market, today, filters)
         if reason is not None:
             return TickerOutcome(ticker, "filtered", reason, timing=event.timing)
-        analysis = analyze(ticker, market, today)
+        analysis = analyze(ticker, market, today, filters.thresholds)
         return TickerOutcome(ticker, "result", None, analysis.to_dict(), event.timing)
     except (UnknownTicker, NoOptions, DataError) as exc:
         return TickerOutcome(ticker, "no_data", str(exc), timing=event.timing)

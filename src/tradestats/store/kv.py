@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.engine import Engine
 
 from tradestats.store.tables import app_settings
 
 
+# Built once: constructing a Core select() and its cache key on every call cost more than
+# the query itself (profiled on /api/info); a textual statement's cache key is trivial.
+_GET_VALUE = text("SELECT value FROM app_settings WHERE key = :key")
+
+
 def get_value(engine: Engine, key: str) -> str | None:
     with engine.connect() as conn:
-        row = conn.execute(select(app_settings.c.value).where(app_settings.c.key == key)).first()
+        row = conn.execute(_GET_VALUE, {"key": key}).first()
     return None if row is None else str(row[0])
 
 

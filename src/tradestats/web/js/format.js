@@ -28,6 +28,35 @@ export function toNumber(value) {
   return null;
 }
 
+// Intl formatters are costly to build (a table page formats hundreds of cells): one per
+// distinct option set, built on first use.
+/** @type {Map<string, Intl.NumberFormat>} */
+const numberFormats = new Map();
+/** @type {Map<string, Intl.DateTimeFormat>} */
+const dateTimeFormats = new Map();
+
+/** @param {number | null} digits  null: the locale's default (integers here) */
+function numberFormat(digits) {
+  const key = String(digits);
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat('en-US', digits === null ? {} : { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    numberFormats.set(key, format);
+  }
+  return format;
+}
+
+/** @param {string | undefined} timeZone */
+function dateTimeFormat(timeZone) {
+  const key = timeZone ?? '';
+  let format = dateTimeFormats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    dateTimeFormats.set(key, format);
+  }
+  return format;
+}
+
 /**
  * Grouped fixed-point number with a real minus sign: 1234.5 → "1,234.50".
  * @param {unknown} value
@@ -36,7 +65,7 @@ export function toNumber(value) {
 export function formatNumber(value, digits = 2) {
   const n = toNumber(value);
   if (n === null) return MISSING;
-  const text = Math.abs(n).toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const text = numberFormat(digits).format(Math.abs(n));
   return (n < 0 && text.replace(/[0.,]/g, '') !== '' ? MINUS : '') + text;
 }
 
@@ -89,7 +118,7 @@ export function formatDecimal(value) {
   if (typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value.trim())) {
     const [int, frac = ''] = value.trim().replace(/^-/, '').split('.');
     const trimmed = frac.replace(/0+$/, '');
-    const grouped = Number(int).toLocaleString('en-US');
+    const grouped = numberFormat(null).format(Number(int));
     const sign = value.trim().startsWith('-') && /[1-9]/.test(value) ? MINUS : '';
     return sign + grouped + (trimmed ? `.${trimmed}` : '');
   }
@@ -132,15 +161,7 @@ export function formatDateTime(iso, timeZone) {
   if (typeof iso !== 'string' || iso === '') return MISSING;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return MISSING;
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(date);
+  const parts = dateTimeFormat(timeZone).formatToParts(date);
   /** @param {string} type */
   const get = (type) => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}`;

@@ -9,7 +9,7 @@
  */
 
 /** Views the top bar links to, in order; `ticker` is reached from the screener. */
-export const VIEWS = /** @type {const} */ (['summary', 'performance', 'trades', 'import', 'screener', 'ticker']);
+export const VIEWS = /** @type {const} */ (['summary', 'performance', 'trades', 'import', 'screener', 'ticker', 'settings']);
 /** @typedef {typeof VIEWS[number]} ViewName */
 
 export const DEFAULT_VIEW = 'summary';
@@ -83,8 +83,11 @@ export function toSearch(query) {
 
 // ---- the shared journal filters ---------------------------------------------------------
 
-/** Filters every journal read obeys (api/trades.py `Filters`), plus the P&L basis. */
-export const FILTER_KEYS = /** @type {const} */ (['account', 'symbol', 'side', 'asset_class', 'tag', 'start', 'end', 'tz', 'basis']);
+/**
+ * Filters every journal read obeys (api/trades.py `Filters`), plus the P&L basis and the
+ * starting capital (`capital` overrides the saved setting for statistics only).
+ */
+export const FILTER_KEYS = /** @type {const} */ (['account', 'symbol', 'side', 'asset_class', 'tag', 'start', 'end', 'tz', 'basis', 'capital']);
 
 /**
  * @typedef {object} Filters
@@ -97,6 +100,7 @@ export const FILTER_KEYS = /** @type {const} */ (['account', 'symbol', 'side', '
  * @property {string} [end]     YYYY-MM-DD, inclusive
  * @property {string} [tz]      calendar days are in this zone
  * @property {'net'|'gross'} [basis]
+ * @property {string} [capital] starting capital for drawdown % (a positive number)
  */
 
 export const ASSET_CLASSES = ['stock', 'option', 'future', 'future_option', 'crypto_spot', 'crypto_perp', 'forex'];
@@ -120,28 +124,35 @@ export function filtersFromQuery(query) {
   if (query.end && DATE.test(query.end)) f.end = query.end;
   if (query.tz && /^[A-Za-z0-9_+\-/]{1,64}$/.test(query.tz)) f.tz = query.tz;
   if (query.basis === 'gross') f.basis = 'gross';
+  if (query.capital && /^\d{1,13}(\.\d{1,2})?$/.test(query.capital) && Number(query.capital) > 0) f.capital = query.capital;
   return f;
 }
 
 /**
  * Query parameters for the journal APIs. `/api/trades`, `/api/trades.csv` and
- * `/api/positions` reject unknown parameters, so `basis` only goes to `/api/stats*`.
+ * `/api/positions` reject unknown parameters, so `basis` and `capital` only go to
+ * `/api/stats*`.
  * @param {Filters} filters
  * @param {'stats' | 'trades' | 'positions'} target
- * @param {string} defaultZone   used when the filters name no zone
+ * @param {string} defaultZone   used when the filters name no zone (the saved setting, else the browser's)
+ * @param {number | null} [defaultCapital]   the saved starting capital, used when the filters name none
  * @returns {Record<string, string>}
  */
-export function apiParams(filters, target, defaultZone) {
+export function apiParams(filters, target, defaultZone, defaultCapital = null) {
   if (target === 'positions') return filters.account ? { account: filters.account } : {};
   /** @type {Record<string, string>} */
   const out = {};
   for (const key of FILTER_KEYS) {
-    if (key === 'basis' || key === 'tz') continue;
+    if (key === 'basis' || key === 'tz' || key === 'capital') continue;
     const value = filters[key];
     if (value) out[key] = value;
   }
   out.tz = filters.tz || defaultZone;
-  if (target === 'stats') out.basis = filters.basis ?? 'net';
+  if (target === 'stats') {
+    out.basis = filters.basis ?? 'net';
+    const capital = filters.capital ?? (defaultCapital !== null && defaultCapital > 0 ? String(defaultCapital) : null);
+    if (capital) out.capital = capital;
+  }
   return out;
 }
 
@@ -171,6 +182,22 @@ export function browserZone() {
     return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
   } catch {
     return 'UTC';
+  }
+}
+
+/**
+ * `zone` if this browser can format dates in it, else `fallback`: the server accepts any
+ * zone of its tz database, and a browser that does not know one must not break every view.
+ * @param {string | null | undefined} zone
+ * @param {string} fallback
+ */
+export function usableZone(zone, fallback) {
+  if (!zone) return fallback;
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return zone;
+  } catch {
+    return fallback;
   }
 }
 

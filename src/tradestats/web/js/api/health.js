@@ -247,6 +247,13 @@ export class HealthMonitor extends EventTarget {
     this.snapshot.reason = connected ? null : readyProblem ? `Readiness unknown: ${readyProblem}` : describeReadiness(ready);
     this._setState(connected ? 'connected' : 'degraded');
     this._schedule(this.intervalMs);
+    if (!wasDown && ready?.status !== 'fail' && this.breaker && this.breaker.state !== 'closed') {
+      // The breaker opened on 5xx/timeouts from API calls, yet the server answers and is
+      // not failing its readiness: the errors were per request, not an outage. Left open,
+      // it would refuse every call for its whole reset timeout (no probe gets through
+      // while the views show errors), so close it; failed panels reload (ui/recovery.js).
+      this.breaker.close();
+    }
     if (wasDown) {
       this.breaker?.close();
       const downForMs = downSince === null ? 0 : now - downSince;

@@ -5,6 +5,7 @@
  * Also the shared loading / empty / error states.
  */
 import { ApiError } from '../api/errors.js';
+import { isTransientError } from './recovery.js';
 
 /**
  * @typedef {object} ElProps
@@ -111,7 +112,8 @@ export function isAbort(error) {
  * error state (with a retry button). Aborted loads (the view changed) render nothing.
  * @param {HTMLElement} region
  * @param {() => Promise<Node | Node[]>} load
- * @param {{context?: string, keepContent?: boolean}} [options]  keepContent: no spinner over existing content
+ * @param {{context?: string, keepContent?: boolean, retry?: () => void}} [options]  keepContent: no spinner over
+ *   existing content; retry: what "Try again" does (default: run `load` again)
  */
 export async function renderInto(region, load, options = {}) {
   region.setAttribute('aria-busy', 'true');
@@ -121,7 +123,10 @@ export async function renderInto(region, load, options = {}) {
     region.replaceChildren(...(Array.isArray(content) ? content : [content]));
   } catch (error) {
     if (isAbort(error)) return;
-    region.replaceChildren(errorState(error, { context: options.context, retry: () => void renderInto(region, load, options) }));
+    const box = errorState(error, { context: options.context, retry: options.retry ?? (() => void renderInto(region, load, options)) });
+    // A refresh of the view may well succeed: PanelRecovery (ui/recovery.js) does it.
+    if (isTransientError(error)) box.dataset.transient = 'true';
+    region.replaceChildren(box);
   } finally {
     region.removeAttribute('aria-busy');
   }

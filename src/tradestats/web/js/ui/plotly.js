@@ -12,6 +12,8 @@
  * the few places plotly.js writes a `style` attribute.
  */
 
+import { currentTheme } from './theme.js';
+
 export const PLOTLY_URL = '/static/vendor/plotly.min.js';
 
 /** @type {Promise<any> | null} */
@@ -44,9 +46,18 @@ export function loadPlotly() {
   return loading;
 }
 
-const COLORS = { fg: '#e6e6e6', muted: '#8a94a0', grid: '#26303b', pos: '#2ecc71', neg: '#e74c3c', line: '#5dade2', dd: '#e74c3c' };
+/**
+ * Chart colours per theme. Figure builders use the dark palette; `themedFigure` swaps its
+ * colours for the theme shown when the chart is drawn, and `rethemeCharts` redraws every
+ * chart when the theme changes.
+ */
+export const CHART_THEMES = Object.freeze({
+  dark: { fg: '#e6e6e6', muted: '#8a94a0', grid: '#26303b', hoverBg: '#171e26', pos: '#2ecc71', neg: '#e74c3c', line: '#5dade2', ddFill: 'rgba(231,76,60,0.25)' },
+  light: { fg: '#1f2328', muted: '#59636e', grid: '#d8dee4', hoverBg: '#ffffff', pos: '#1a7f37', neg: '#cf222e', line: '#0969da', ddFill: 'rgba(207,34,46,0.18)' },
+});
+const COLORS = { ...CHART_THEMES.dark, dd: CHART_THEMES.dark.neg };
 
-/** Layout shared by every chart: dark, transparent, compact, no title (cards have headings). */
+/** Layout shared by every chart: transparent, compact, no title (cards have headings). */
 export function baseLayout() {
   return {
     paper_bgcolor: 'rgba(0,0,0,0)',
@@ -79,7 +90,7 @@ export function equityFigure(points, basis) {
   return {
     data: [
       { type: 'scatter', mode: 'lines', name: `Equity (${basis})`, x: dates, y: points.map((p) => p.equity), line: { color: COLORS.line, width: 2 }, hovertemplate: '%{y:,.2f}<extra>Equity</extra>' },
-      { type: 'scatter', mode: 'lines', name: 'Drawdown', x: dates, y: points.map((p) => p.drawdown), yaxis: 'y2', fill: 'tozeroy', line: { color: COLORS.dd, width: 1 }, fillcolor: 'rgba(231,76,60,0.25)', hovertemplate: '%{y:,.2f}<extra>Drawdown</extra>' },
+      { type: 'scatter', mode: 'lines', name: 'Drawdown', x: dates, y: points.map((p) => p.drawdown), yaxis: 'y2', fill: 'tozeroy', line: { color: COLORS.dd, width: 1 }, fillcolor: COLORS.ddFill, hovertemplate: '%{y:,.2f}<extra>Drawdown</extra>' },
     ],
     layout: {
       ...layout,
@@ -123,7 +134,63 @@ export function pnlBarFigure(rows, options) {
 export async function drawChart(element, figure) {
   const Plotly = await loadPlotly();
   if (!element.isConnected) return; // the view changed while Plotly loaded
-  await Plotly.react(element, figure.data, figure.layout, PLOT_CONFIG);
+  element.dataset.state = 'drawing'; // a hook for tests and bench/frontend.py
+  drawn.set(element, figure);
+  const themed = themedFigure(figure, currentTheme());
+  await Plotly.react(element, themed.data, themed.layout, PLOT_CONFIG);
+  element.dataset.state = 'ready';
+}
+
+/** The figure each drawn chart was given (before theming), for `rethemeCharts`. */
+const drawn = new WeakMap();
+
+/**
+ * `figure` in the colours of `theme` (pure; the input is not changed): text, grid and
+ * hover-label colours, and the palette's trace colours swapped for the theme's.
+ * @param {Figure} figure
+ * @param {import('./theme.js').Theme} theme
+ * @returns {Figure}
+ */
+export function themedFigure(figure, theme) {
+  const t = CHART_THEMES[theme] ?? CHART_THEMES.dark;
+  const dark = CHART_THEMES.dark;
+  const swaps = new Map([[dark.pos, t.pos], [dark.neg, t.neg], [dark.line, t.line], [dark.ddFill, t.ddFill], [dark.fg, t.fg], [dark.muted, t.muted], [dark.grid, t.grid]]);
+  /** @param {unknown} value */
+  const swap = (value) => (typeof value === 'string' ? swaps.get(value) ?? value : Array.isArray(value) ? value.map((v) => (typeof v === 'string' ? swaps.get(v) ?? v : v)) : value);
+  const data = figure.data.map((trace) => {
+    const out = /** @type {Record<string, any>} */ ({ ...trace });
+    if (out.marker) out.marker = { ...out.marker, color: swap(out.marker.color) };
+    if (out.line) out.line = { ...out.line, color: swap(out.line.color) };
+    if (out.fillcolor) out.fillcolor = swap(out.fillcolor);
+    return out;
+  });
+  /** @type {Record<string, any>} */
+  const layout = { ...figure.layout, font: { ...figure.layout.font, color: t.fg }, hoverlabel: { bgcolor: t.hoverBg, bordercolor: t.grid, font: { color: t.fg } } };
+  for (const key of Object.keys(layout)) {
+    if (!/^[xy]axis\d*$/.test(key)) continue;
+    const axis = layout[key];
+    layout[key] = { ...axis, gridcolor: t.grid, zerolinecolor: swap(axis.zerolinecolor ?? dark.grid) };
+  }
+  return { data, layout };
+}
+
+/**
+ * Redraw every chart on the page in the current theme (after the theme changed).
+ * @param {ParentNode} [root]
+ */
+export async function rethemeCharts(root = document) {
+  const Plotly = /** @type {any} */ (globalThis).Plotly;
+  if (!Plotly) return; // nothing drawn yet
+  const theme = currentTheme();
+  const redraws = [];
+  for (const node of Array.from(root.querySelectorAll('.js-plotly-plot'))) {
+    const element = /** @type {HTMLElement} */ (node);
+    const figure = drawn.get(element);
+    if (!figure || !element.isConnected) continue;
+    const themed = themedFigure(figure, theme);
+    redraws.push(Plotly.react(element, themed.data, themed.layout, PLOT_CONFIG));
+  }
+  await Promise.all(redraws);
 }
 
 /**

@@ -94,6 +94,7 @@ export function nextSort(current, column) {
  * @property {(column: Column<T>) => void} [onSort]
  * @property {(row: T, tr: HTMLTableRowElement) => void} [onRowClick]   rows become keyboard-focusable
  * @property {string} [caption]
+ * @property {string} [label]     accessible name when there is no caption (aria-label)
  * @property {string} [className]
  * @property {(row: T) => string} [rowClass]
  */
@@ -143,7 +144,7 @@ export function renderTable(options) {
     }
     body.append(tr);
   }
-  const table = el('table', { className: `data ${options.className ?? ''}`.trim() });
+  const table = el('table', { className: `data ${options.className ?? ''}`.trim(), attrs: { 'aria-label': options.caption ? null : options.label } });
   if (options.caption) table.append(el('caption', null, options.caption));
   table.append(el('thead', null, headRow), body);
   return table;

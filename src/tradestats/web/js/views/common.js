@@ -19,13 +19,33 @@ import { formatDateTime, formatDecimal, formatDuration, formatKey, formatMoney, 
  */
 
 /**
+ * @typedef {object} Thresholds   the screener verdict's (see options/verdict.py)
+ * @property {number} min_avg_volume
+ * @property {number} min_iv30_rv30
+ * @property {number} max_slope
+ */
+
+/**
+ * @typedef {object} UserSettings   `GET /api/settings`
+ * @property {string | null} timezone   null: the browser's zone
+ * @property {number} capital
+ * @property {Thresholds} thresholds
+ * @property {string} [marketData]      read-only: demo | yahoo
+ * @property {string} [marketFallback]  read-only: none | demo
+ * @property {{timezone: string | null, capital: number, thresholds: Thresholds}} [defaults]
+ * @property {string | null} [updatedAt]
+ */
+
+/**
  * @typedef {object} ViewContext
  * @property {HTMLElement} root
  * @property {import('../router.js').Route} route
  * @property {import('../router.js').Filters} filters
  * @property {import('../api/client.js').ApiClient} client
- * @property {string} zone                 the viewer's zone (default `tz`)
+ * @property {string} zone                 the default `tz`: the saved setting, else the viewer's zone
  * @property {AccountInfo[]} accounts      as last loaded (may be empty while offline)
+ * @property {UserSettings | null} [settings]   as last loaded (null until then / while offline)
+ * @property {(settings: UserSettings) => void} [applySettings]   after the Settings view saved them
  * @property {(changes: Record<string, string | null>) => void} setQuery   update the hash query
  * @property {(hash: string) => void} navigate
  */
@@ -60,7 +80,7 @@ export async function fetchBody(ctx, path, params, signal) {
  * @param {ViewContext} ctx
  */
 export function statsParams(ctx) {
-  return apiParams(ctx.filters, 'stats', ctx.zone);
+  return apiParams(ctx.filters, 'stats', ctx.zone, ctx.settings?.capital ?? null);
 }
 
 /**

@@ -340,6 +340,7 @@ export function mount(ctx) {
           },
         ],
         rows: items,
+        label: 'Import history',
       });
       const more = total > items.length ? el('p', { className: 'muted small' }, `Showing the latest ${items.length} of ${formatCount(total)}.`) : null;
       return [el('div', { className: 'table-wrap' }, table), more].filter((n) => n !== null);
@@ -422,6 +423,7 @@ export function renderReport(report, options = {}) {
             { key: 'reason', label: 'Reason' },
           ],
           rows: rejections,
+          label: 'Rejected rows',
         }),
       ),
       rejections.length < report.rejected ? el('p', { className: 'muted small' }, `First ${formatCount(rejections.length)} shown.`) : null,

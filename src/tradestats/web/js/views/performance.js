@@ -3,7 +3,9 @@
  * Performance: P&L broken down by symbol, asset class, side, weekday, hour, holding time
  * and tag (and account, when there are several). Each breakdown is a bar chart and a
  * sortable table of the same rows from the same `/api/stats` response, so the chart and
- * the table cannot disagree.
+ * the table cannot disagree. Below them, multi-leg strategy positions (legs opened
+ * together count as one trade) by strategy type and by underlying, from
+ * `/api/stats/strategies`.
  */
 import { card, el, emptyState, errorState, renderInto } from '../ui/dom.js';
 import { SortableTable } from '../ui/table.js';
@@ -66,6 +68,54 @@ export function breakdownColumns(basis) {
   ];
 }
 
+/** The strategy breakdowns shown, in order. */
+export const STRATEGY_BREAKDOWNS = [
+  { key: 'byStrategy', title: 'Strategies', group: 'Strategy' },
+  { key: 'byUnderlying', title: 'Strategies by underlying', group: 'Underlying' },
+];
+
+/**
+ * A strategy kind as words: `call_debit_vertical` -> "Call debit vertical".
+ * @param {string} kind
+ */
+export function strategyLabel(kind) {
+  const words = kind.replaceAll('_', ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * Query of `/api/stats/strategies`: the stats filters without `capital`, which only
+ * the daily statistics use (the endpoint refuses unknown parameters).
+ * @param {import('./common.js').ViewContext} ctx
+ */
+export function strategyParams(ctx) {
+  const { capital: _capital, ...params } = statsParams(ctx);
+  return params;
+}
+
+/**
+ * Cards of the strategy breakdowns: a sortable table per grouping, same columns as the
+ * other breakdowns (one row = one group of positions).
+ * @param {{byStrategy?: BreakdownRow[], byUnderlying?: BreakdownRow[]}} body
+ * @param {'net' | 'gross'} basis
+ */
+export function strategyCards(body, basis) {
+  const cards = [];
+  for (const spec of STRATEGY_BREAKDOWNS) {
+    /** @type {BreakdownRow[]} */
+    const rows = body[/** @type {'byStrategy' | 'byUnderlying'} */ (spec.key)] ?? [];
+    if (rows.length === 0) continue;
+    const name = spec.key === 'byStrategy' ? strategyLabel : String;
+    const columns = breakdownColumns(basis).map((c) => {
+      if (c.key === 'key') return { ...c, label: spec.group, format: (/** @type {BreakdownRow} */ r) => name(String(r.key)) };
+      return c.key === 'count' ? { ...c, label: 'Positions' } : c;
+    });
+    const table = new SortableTable({ columns, rows, sort: null, label: `P&L ${spec.title.toLowerCase()}` });
+    cards.push(card(spec.title, table.element));
+  }
+  return cards;
+}
+
 /**
  * @param {import('./common.js').ViewContext} ctx
  * @returns {import('./common.js').ViewInstance}
@@ -74,7 +124,8 @@ export function mount(ctx) {
   const scope = new LoadScope();
   const basis = ctx.filters.basis === 'gross' ? 'gross' : 'net';
   const body = el('div', { className: 'region' });
-  ctx.root.replaceChildren(viewHeader(ctx, 'Performance'), body);
+  const strategies = el('div', { className: 'region' });
+  ctx.root.replaceChildren(viewHeader(ctx, 'Performance'), body, strategies);
 
   function purgeAll() {
     for (const plot of Array.from(body.querySelectorAll('.chart'))) purgeChart(/** @type {HTMLElement} */ (plot));
@@ -101,7 +152,7 @@ export function mount(ctx) {
         if (rows.length === 0 || (spec.onlyIfSeveral && rows.length < 2)) continue;
         const plot = chartError ? errorState(chartError, { context: 'Chart' }) : el('div', { className: spec.horizontal ? 'chart chart-tall' : 'chart' });
         if (!chartError) charts.push([plot, pnlBarFigure(chartRows(rows, basis), { label: `P&L (${basis})`, horizontal: spec.horizontal })]);
-        const table = new SortableTable({ columns: breakdownColumns(basis), rows, sort: null });
+        const table = new SortableTable({ columns: breakdownColumns(basis), rows, sort: null, label: `P&L ${spec.title.toLowerCase()}` });
         cards.push(card(spec.title, el('div', { className: 'breakdown' }, plot, table.element)));
       }
       // Charts are drawn once their containers are in the page (Plotly measures them).
@@ -109,6 +160,11 @@ export function mount(ctx) {
       await Promise.all(charts.map(([plot, figure]) => drawChart(plot, figure)));
       return cards;
     }, { context: 'Breakdowns' });
+    void renderInto(strategies, async () => {
+      const stats = await fetchBody(ctx, '/api/stats/strategies', strategyParams(ctx), signal);
+      if (!stats.total?.count) return [];
+      return strategyCards(stats, basis);
+    }, { context: 'Strategies' });
   }
 
   refresh();

@@ -14,6 +14,7 @@ import { newRequestId } from '../api/retry.js';
 import { ApiError } from '../api/errors.js';
 import { demoBadge } from '../ui/connection.js';
 import { card, el, errorState, isAbort } from '../ui/dom.js';
+import { isTransientError } from '../ui/recovery.js';
 import { renderTable, sortRows } from '../ui/table.js';
 import { formatCount, formatMoney, formatNumber, formatPercent, formatRatio } from '../format.js';
 import { LoadScope, withParams } from './common.js';
@@ -281,9 +282,10 @@ export function mount(ctx) {
   let destroyed = false;
 
   const badgeSlot = el('span', { className: 'badges-inline' });
-  const dateInput = el('input', { attrs: { type: 'date', name: 'date', required: true, 'aria-label': 'Earnings date' } });
-  const minPrice = el('input', { attrs: { type: 'number', name: 'min_price', min: 0, step: 'any', placeholder: '2.5', inputmode: 'decimal' } });
-  const minVolume = el('input', { attrs: { type: 'number', name: 'min_avg_volume', min: 0, step: 'any', placeholder: '1500000', inputmode: 'numeric' } });
+  const dateInput = el('input', { attrs: { id: 'scan-date', type: 'date', name: 'date', required: true } });
+  const minPrice = el('input', { attrs: { id: 'scan-min-price', type: 'number', name: 'min_price', min: 0, step: 'any', placeholder: '2.5', inputmode: 'decimal' } });
+  // Empty: the server uses the saved minimum-volume threshold (Settings).
+  const minVolume = el('input', { attrs: { id: 'scan-min-volume', type: 'number', name: 'min_avg_volume', min: 0, step: 'any', placeholder: 'saved threshold', inputmode: 'numeric' } });
   const startButton = el('button', { className: 'btn btn-primary', attrs: { type: 'submit' } }, 'Start scan');
   const cancelButton = el('button', { className: 'btn btn-danger', attrs: { type: 'button', hidden: true }, on: { click: () => void cancel() } }, 'Cancel');
   const formError = el('div', { className: 'form-status', attrs: { role: 'alert' } });
@@ -291,9 +293,9 @@ export function mount(ctx) {
   const form = el(
     'form',
     { className: 'scan-form', attrs: { 'aria-label': 'Start a scan' }, on: { submit: (e) => { e.preventDefault(); void start(); } } },
-    el('div', { className: 'filter' }, el('label', null, 'Earnings date'), dateInput),
-    el('div', { className: 'filter' }, el('label', null, 'Min price ($)'), minPrice),
-    el('div', { className: 'filter' }, el('label', null, 'Min avg volume'), minVolume),
+    el('div', { className: 'filter' }, el('label', { attrs: { for: 'scan-date' } }, 'Earnings date'), dateInput),
+    el('div', { className: 'filter' }, el('label', { attrs: { for: 'scan-min-price' } }, 'Min price ($)'), minPrice),
+    el('div', { className: 'filter' }, el('label', { attrs: { for: 'scan-min-volume' } }, 'Min avg volume'), minVolume),
     el('div', { className: 'scan-actions' }, startButton, cancelButton),
   );
   const bar = el('progress', { className: 'scan-progress', attrs: { max: 1, 'aria-label': 'Scan progress' } });
@@ -313,13 +315,16 @@ export function mount(ctx) {
   async function loadCalendar(date) {
     const signal = calendarScope.next();
     calendarNote.textContent = '';
+    delete calendarNote.dataset.transient;
     try {
       const { body } = await ctx.client.getJson(withParams('/api/earnings/calendar', { date }), { signal });
       if (body?.source === 'demo') setDemo();
       const count = Number(body?.count ?? 0);
       calendarNote.textContent = `${formatCount(count)} ${count === 1 ? 'company reports' : 'companies report'} on ${body?.date ?? date}${body?.stale ? ' (calendar from cache)' : ''}.`;
     } catch (error) {
-      if (!isAbort(error)) calendarNote.textContent = 'Could not read the earnings calendar for this day.';
+      if (isAbort(error)) return;
+      calendarNote.textContent = 'Could not read the earnings calendar for this day.';
+      if (isTransientError(error)) calendarNote.dataset.transient = 'true'; // PanelRecovery refreshes
     }
   }
 

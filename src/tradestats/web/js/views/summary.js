@@ -50,7 +50,7 @@ export function kpiCards(stats) {
 function renderKpis(kpis) {
   return el(
     'div',
-    { className: 'kpis' },
+    { className: 'kpis', dataset: { testid: 'kpis' } },
     kpis.map((kpi) =>
       el('div', { className: 'kpi', attrs: { title: kpi.title } }, el('div', { className: 'kpi-label' }, kpi.label), el('div', { className: `kpi-value ${kpi.tone ?? ''}`.trim() }, kpi.value), kpi.sub ? el('div', { className: 'kpi-sub muted' }, kpi.sub) : null),
     ),
@@ -73,7 +73,7 @@ export function monthlyRows(stats) {
 export function mount(ctx) {
   const scope = new LoadScope();
   const kpiRegion = el('div', { className: 'region' });
-  const equityRegion = el('div', { className: 'region chart-region' });
+  const equityRegion = el('div', { className: 'region chart-region', dataset: { testid: 'equity' } });
   const monthlyRegion = el('div', { className: 'region chart-region' });
   const calendarRegion = el('div', { className: 'region' });
   const dayRegion = el('div', { className: 'region', attrs: { 'aria-live': 'polite' } });
@@ -135,6 +135,7 @@ export function mount(ctx) {
       const table = renderTable({
         columns: tradeColumns(ctx.filters.tz || ctx.zone),
         rows: page.items,
+        label: `Trades closed on ${date}`,
         onRowClick: (trade) => ctx.navigate(buildHash('trades', null, { ...ctx.route.query, start: date, end: date, offset: null, trade: trade.id })),
       });
       return [heading, el('div', { className: 'table-wrap' }, table), more].filter((n) => n !== null);
@@ -148,23 +149,24 @@ export function mount(ctx) {
     const stats = fetchBody(ctx, '/api/stats', params, signal);
     const equity = fetchBody(ctx, '/api/stats/equity', params, signal);
     const calendar = fetchBody(ctx, '/api/stats/calendar', params, signal);
+    // The panels share these requests: "Try again" must refetch (refresh), not re-await them.
     void renderInto(kpiRegion, async () => {
       const body = await stats;
       if (!body.kpis?.count) return emptyState('No closed trades match these filters.', el('a', { attrs: { href: '#import' } }, 'Import a broker export'));
       return renderKpis(kpiCards(body));
-    }, { context: 'Statistics', keepContent: true });
+    }, { context: 'Statistics', keepContent: true, retry: refresh });
     void renderInto(equityRegion, async () => {
       const body = await equity;
       return chart(equityRegion, body.points?.length ? equityFigure(body.points, body.basis) : null, 'No equity curve: no closed trades.');
-    }, { context: 'Equity curve', keepContent: true });
+    }, { context: 'Equity curve', keepContent: true, retry: refresh });
     void renderInto(monthlyRegion, async () => {
       const rows = monthlyRows(await stats);
       return chart(monthlyRegion, rows.length ? pnlBarFigure(rows, { label: `P&L (${basis})` }) : null, 'No monthly P&L yet.');
-    }, { context: 'Monthly P&L', keepContent: true });
+    }, { context: 'Monthly P&L', keepContent: true, retry: refresh });
     void renderInto(calendarRegion, async () => {
       lastCalendar = await calendar;
       return drawCalendar();
-    }, { context: 'Calendar', keepContent: true });
+    }, { context: 'Calendar', keepContent: true, retry: refresh });
     if (selectedDay) void loadDay(selectedDay);
   }
 

@@ -485,7 +485,7 @@ export function mount(ctx) {
       );
     const table = el(
       'table',
-      { className: 'data ticket-legs' },
+      { className: 'data ticket-legs', attrs: { 'aria-label': 'Calendar spread legs' } },
       el('thead', null, el('tr', null, ['Leg', 'Expiry', 'Bid', 'Ask', 'Mid', 'IV', 'Volume', 'Open int.', 'Spread'].map((h, i) => el('th', { className: i > 1 ? 'num' : '', attrs: { scope: 'col' } }, h)))),
       el('tbody', null, legRow('Sell (front)', s.front), legRow('Buy (back)', s.back)),
     );

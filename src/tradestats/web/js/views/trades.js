@@ -13,6 +13,8 @@ import { LoadScope, fetchBody, tradeColumns, tradesParams, viewHeader, withParam
 
 export const SORT_KEYS = ['exit_time', 'entry_time', 'net_pnl', 'holding_seconds', 'symbol', 'quantity'];
 export const PAGE_SIZES = [25, 50, 100, 200];
+/** Hash keys that choose the page of the list (not which trades are in it). */
+export const PAGING_KEYS = ['sort', 'order', 'limit', 'offset'];
 
 /**
  * Paging and sort from the hash query, clamped to what the API accepts.
@@ -102,6 +104,7 @@ export function mount(initial) {
       const table = renderTable({
         columns,
         rows: page.items,
+        label: 'Round trips',
         sort: { key: columns.find((c) => c.sortKey === paging.sort)?.key ?? 'exitTime', order: paging.order },
         onSort: (column) => {
           const key = /** @type {{sortKey?: string}} */ (column).sortKey;
@@ -116,7 +119,8 @@ export function mount(initial) {
         },
         rowClass: (trade) => (trade.id === selected ? 'selected' : ''),
       });
-      return [el('div', { className: 'table-wrap' }, table), pager(page.total, page.items.length, paging)];
+      // data-testid / data-offset: stable hooks for the browser tests and bench/frontend.py
+      return [el('div', { className: 'table-wrap', dataset: { testid: 'trades-page', offset: String(paging.offset) } }, table), pager(page.total, page.items.length, paging)];
     }, { context: 'Trades', keepContent: true });
   }
 
@@ -132,17 +136,17 @@ export function mount(initial) {
       { attrs: { 'aria-label': 'Rows per page' }, on: { change: (e) => ctx.setQuery({ limit: /** @type {HTMLSelectElement} */ (e.target).value, offset: null }) } },
       PAGE_SIZES.map((n) => el('option', { attrs: { value: n, selected: n === limit } }, `${n} / page`)),
     );
-    /** @param {string} label @param {number} target @param {boolean} enabled */
-    const button = (label, target, enabled) => el('button', { className: 'btn', attrs: { type: 'button', disabled: !enabled }, on: { click: () => ctx.setQuery({ offset: target ? String(target) : null }) } }, label);
+    /** @param {string} label @param {number} target @param {boolean} enabled @param {string} testid */
+    const button = (label, target, enabled, testid) => el('button', { className: 'btn', attrs: { type: 'button', disabled: !enabled }, dataset: { testid }, on: { click: () => ctx.setQuery({ offset: target ? String(target) : null }) } }, label);
     const last = Math.max(0, Math.floor((total - 1) / limit) * limit);
     return el(
       'div',
       { className: 'pager' },
-      button('« First', 0, offset > 0),
-      button('‹ Prev', Math.max(0, offset - limit), offset > 0),
+      button('« First', 0, offset > 0, 'first-page'),
+      button('‹ Prev', Math.max(0, offset - limit), offset > 0, 'prev-page'),
       el('span', { className: 'muted' }, pageLabel(offset, count, total)),
-      button('Next ›', offset + limit, offset + limit < total),
-      button('Last »', last, offset < last),
+      button('Next ›', offset + limit, offset + limit < total, 'next-page'),
+      button('Last »', last, offset < last, 'last-page'),
       sizes,
     );
   }
@@ -258,6 +262,7 @@ export function mount(initial) {
             { key: 'openedAt', label: 'Opened', format: (/** @type {any} */ p) => formatDateTime(p.openedAt, zone()) },
           ],
           rows: items,
+          label: 'Open positions',
         }),
       );
     }, { context: 'Open positions', keepContent: true });
@@ -269,18 +274,29 @@ export function mount(initial) {
     void loadPositions();
   }
 
-  /** @param {Record<string, string>} query */
-  const listKey = (query) => JSON.stringify(Object.entries(query).filter(([k]) => k !== 'trade').sort());
+  /**
+   * The query without some keys, as a comparable string.
+   * @param {Record<string, string>} query
+   * @param {readonly string[]} ignored
+   */
+  const queryKey = (query, ignored) => JSON.stringify(Object.entries(query).filter(([k]) => !ignored.includes(k)).sort());
 
   render();
   refresh();
   return {
     refresh,
-    /** Same view, new hash: only the open trade changed → reload just the detail. */
+    /**
+     * Same view, new hash. Filters changed → remount (false). Otherwise only what changed
+     * reloads: a new page or sort → just the list, in place (the positions and the
+     * header stay; on 1M executions a remount per page cost a positions fetch and a
+     * table rebuild); a new open trade → just the detail.
+     */
     update(next) {
       const previous = ctx;
+      if (queryKey(previous.route.query, [...PAGING_KEYS, 'trade']) !== queryKey(next.route.query, [...PAGING_KEYS, 'trade'])) return false;
       ctx = next;
-      if (listKey(previous.route.query) !== listKey(next.route.query)) return false;
+      if (queryKey(previous.route.query, ['trade']) !== queryKey(next.route.query, ['trade'])) void loadList();
+      if ((previous.route.query.trade ?? '') === (next.route.query.trade ?? '')) return true;
       if (!next.route.query.trade) {
         for (const row of Array.from(listRegion.querySelectorAll('tbody tr.selected'))) row.classList.remove('selected');
       }
