@@ -14,6 +14,7 @@ from tradestats.api import (
     options,
     pages,
     scans,
+    strategies,
     trades,
 )
 from tradestats.api import settings as user_settings
@@ -60,6 +61,7 @@ def create_app(
     app.register_blueprint(client_errors.register(services.spec))
     app.register_blueprint(imports.register(services.spec))
     app.register_blueprint(trades.register(services.spec))
+    app.register_blueprint(strategies.register(services.spec))
     app.register_blueprint(options.register(services.spec, settings.threads))
     app.register_blueprint(scans.register(services.spec))
     app.register_blueprint(user_settings.register(services.spec))

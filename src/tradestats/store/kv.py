@@ -9,7 +9,6 @@ from sqlalchemy.engine import Engine
 
 from tradestats.store.tables import app_settings
 
-
 # Built once: constructing a Core select() and its cache key on every call cost more than
 # the query itself (profiled on /api/info); a textual statement's cache key is trivial.
 _GET_VALUE = text("SELECT value FROM app_settings WHERE key = :key")
