@@ -121,3 +121,17 @@ def test_index_has_router_slots_and_no_inline_handlers(client: FlaskClient) -> N
     for route in ("#summary", "#performance", "#trades", "#import", "#screener"):
         assert f'href="{route}"' in html
     assert " style=" not in html and "onclick" not in html and "<style" not in html
+
+
+def test_import_view_knows_every_server_preset() -> None:
+    """The Import view's fallback list and labels cover every preset the server has, in
+    the server's order (the list is used when the OpenAPI document cannot be read)."""
+    from tradestats.journal.importers import preset_names
+
+    source = (Path(WEB_DIR) / "js" / "views" / "import.js").read_text(encoding="utf-8")
+    listed = re.search(r"DEFAULT_PRESETS = \[(.*?)\];", source, re.S)
+    assert listed is not None
+    assert re.findall(r"'([a-z0-9_]+)'", listed.group(1)) == preset_names()
+    labels = re.search(r"PRESET_LABELS = \{(.*?)\};", source, re.S)
+    assert labels is not None
+    assert set(re.findall(r"^\s*([a-z0-9_]+):", labels.group(1), re.M)) == set(preset_names())

@@ -17,15 +17,30 @@ import { LoadScope, fetchBody, viewHeader } from './common.js';
 import { sleep, systemClock } from '../api/clock.js';
 
 /** Fallback when the OpenAPI document cannot be read (same order as the server's). */
-export const DEFAULT_PRESETS = ['ibkr_flex_xml', 'ibkr_flex_csv', 'ibkr_activity', 'tastytrade', 'hyperliquid', 'generic'];
+export const DEFAULT_PRESETS = [
+  'ibkr_flex_xml', 'ibkr_flex_csv', 'ibkr_activity', 'ibkr_transactions', 'tastytrade', 'hyperliquid',
+  'schwab', 'fidelity', 'webull', 'robinhood', 'binance_futures', 'bybit', 'tradovate', 'thinkorswim',
+  'tradezero', 'metatrader5', 'generic',
+];
 
-/** @type {Record<string, string>} */
+/** @type {Record<string, string>} (tests/api/test_static_vendor.py checks it covers every server preset) */
 export const PRESET_LABELS = {
   ibkr_flex_xml: 'IBKR Flex Query (XML)',
   ibkr_flex_csv: 'IBKR Flex Query (CSV)',
   ibkr_activity: 'IBKR Activity Statement (CSV)',
+  ibkr_transactions: 'IBKR Transaction History (CSV)',
   tastytrade: 'Tastytrade transactions (CSV)',
   hyperliquid: 'Hyperliquid trade history (CSV)',
+  schwab: 'Charles Schwab transactions (CSV)',
+  fidelity: 'Fidelity account history (CSV)',
+  webull: 'Webull orders records (CSV)',
+  robinhood: 'Robinhood account activity (CSV)',
+  binance_futures: 'Binance USDⓈ-M futures trade history',
+  bybit: 'Bybit derivatives trade history (CSV)',
+  tradovate: 'Tradovate position history / orders / fills (CSV)',
+  thinkorswim: 'thinkorswim statement / TD Ameritrade transactions (CSV)',
+  tradezero: 'TradeZero trades (CSV)',
+  metatrader5: 'MetaTrader 5 trade history report (XLSX)',
   generic: 'Generic CSV / XLSX (one fill per row)',
 };
 
