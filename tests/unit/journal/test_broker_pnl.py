@@ -3,10 +3,29 @@ carries one.
 
 For each closing execution (the broker's closing row) we sum the net P&L
 (gross - fees) of the realizations it made, and compare with the broker's column on
-that row (IBKR Flex ``fifoPnlRealized``, Activity Statement ``Realized P/L``), per
-closing trade and in total per currency, to the cent (the difference is under half a
-cent). For Hyperliquid the broker's ``closedPnl`` is gross of fees, so it is compared
-with our gross P&L.
+that row (IBKR Flex ``fifoPnlRealized``, Activity Statement ``Realized P/L``, Tradovate
+``P/L``), per closing trade and in total per currency, to the cent (the difference is
+under half a cent). Hyperliquid's ``closedPnl`` and Binance's ``Realized Profit`` are
+gross of fees, so they are compared with our gross P&L. A Tradovate Position History
+row (one pair) yields two executions; its ``P/L`` counts once, at the pair's closing
+(later) fill. Activity Statements also give ``Realized P/L`` per ``ClosedLot`` row:
+``test_realized_pnl_per_closed_lot`` compares those lot by lot.
+
+Where each sample with a broker P&L is proven (per closing trade and in total):
+
+- IBKR Flex XML ``fifoPnlRealized``: ib2tw, ib-flex-reader (all 0) here; the tradetally
+  Flex file and the Flex CSV sample carry no P&L column.
+- IBKR Activity Statement ``Realized P/L``: all twelve statements here, per Trade/Order
+  row and per ClosedLot row (binnaculum and ibkr-tax-gemini have no ClosedLot rows).
+- Tradovate ``P/L`` (tradetally paired-trades sample; the shared copy is the same
+  bytes), Hyperliquid ``closedPnl``, Binance ``Realized Profit`` (both layouts): here,
+  and again in their importer tests.
+- MetaTrader 5 ``Profit``: ``tests/unit/importers/test_metatrader5.py``
+  (``test_broker_profit_proof``): per closing deal and in total, with its two
+  documented differences (EURAUD is in AUD for us and in the USD account currency for
+  MT5, at a rate the report does not print; hedging-account tickets vs our FIFO).
+- Bybit ``Closed P&L`` (its own export, refused as an import): against the Trade
+  History fills in ``tests/unit/importers/test_bybit.py``.
 
 IBKR statements close positions opened before the statement period; the importers
 rebuild those openings from the broker's cost basis (``synthesize_openings=True``, see
@@ -20,8 +39,10 @@ is absent.
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -29,10 +50,12 @@ import pytest
 
 from tradestats.journal.importers import get_preset, open_source, parse_file
 from tradestats.journal.importers.base import BrokerImporter
+from tradestats.journal.importers.binance import BinanceFuturesImporter
 from tradestats.journal.importers.hyperliquid import HyperliquidImporter
 from tradestats.journal.importers.ibkr_activity import IbkrActivityImporter
 from tradestats.journal.importers.ibkr_flex_csv import IbkrFlexCsvImporter
 from tradestats.journal.importers.ibkr_flex_xml import IbkrFlexXmlImporter
+from tradestats.journal.importers.tradovate import TradovateImporter
 from tradestats.journal.matching import match_round_trips
 from tradestats.journal.model import Execution
 
@@ -174,6 +197,20 @@ SAMPLES: dict[str, Sample] = {
         "fixtures:hyperliquid/trade_history.csv", HyperliquidImporter(), "closedPnl",
         gross=True,
     ),
+    # Binance's Realized Profit is gross of fees, per closing fill.
+    "binance": Sample(
+        "fixtures:binance/futures_trade_history.csv", BinanceFuturesImporter(),
+        "Realized Profit", gross=True,
+    ),
+    "binance_v2": Sample(
+        "fixtures:binance/futures_trade_history_v2.csv", BinanceFuturesImporter(),
+        "Realized Profit", gross=True,
+    ),
+    # No commissions in the export: gross = net. Tradovate pairs fills FIFO too.
+    "tradovate_pairs": Sample(
+        "fixtures:tradovate/tradetally_tradovate-paired-trades-sample.csv",
+        TradovateImporter(), "P/L",
+    ),
 }
 
 
@@ -208,12 +245,20 @@ def reconcile(sample: Sample) -> Reconciliation:
         key = f"{r.instrument.key}@{r.time:%Y-%m-%dT%H:%M:%S}"
         ours[key] += r.gross_pnl if sample.gross else r.net_pnl
         currency[key] = r.instrument.currency
-    broker: dict[str, Decimal] = defaultdict(Decimal)
+    # The broker's figure counts once per source row, at the row's closing (latest)
+    # execution: one execution per row everywhere but a Tradovate pair (two).
+    by_row: dict[int | None, list[Execution]] = defaultdict(list)
     for ex in parsed.executions:
-        text = (ex.raw or {}).get(sample.column, "").replace(",", "").strip()
+        if not (ex.raw and ex.raw.get("synthetic")):
+            by_row[ex.row].append(ex)
+    assert None not in by_row, "every execution names its source row"
+    broker: dict[str, Decimal] = defaultdict(Decimal)
+    for row_executions in by_row.values():
+        closing = max(row_executions, key=lambda e: e.timestamp)
+        text = (closing.raw or {}).get(sample.column, "").replace(",", "").strip()
         if text and Decimal(text):
-            broker[_key(ex)] += Decimal(text)
-            currency[_key(ex)] = ex.instrument.currency
+            broker[_key(closing)] += Decimal(text)
+            currency[_key(closing)] = closing.instrument.currency
     return Reconciliation(dict(ours), dict(broker), currency, parsed.executions)
 
 
@@ -256,6 +301,14 @@ def test_totals_spelled_out() -> None:
     assert sum((flex.broker[k] for k in usd), ZERO) == Decimal("-276575.760508")
     # -276575.760508 - 1305360 + 1665360 (CASH_SETTLED)
     assert abs(sum((flex.ours[k] for k in usd), ZERO) - Decimal("83424.239492")) < HALF_CENT
+    for name, total in (
+        ("binance", Decimal("107.5")), ("binance_v2", Decimal("29.5")),
+        ("tradovate_pairs", Decimal("-218")),
+    ):
+        rec = reconcile(SAMPLES[name])
+        assert sum(rec.ours.values(), ZERO) == sum(rec.broker.values(), ZERO) == total, name
+    pairs = reconcile(SAMPLES["tradovate_pairs"])
+    assert len(pairs.broker) == 5  # five pairs, each P/L counted once
 
 
 def test_option_assignment_totals_agree_exactly() -> None:
@@ -263,6 +316,133 @@ def test_option_assignment_totals_agree_exactly() -> None:
     ours, broker = sum(rec.ours.values(), ZERO), sum(rec.broker.values(), ZERO)
     assert broker == Decimal("40708.14820")
     assert abs(ours - broker) < HALF_CENT
+
+
+# -- IBKR Activity Statements: the broker's P&L per ClosedLot row ----------------------
+#
+# Each closing Order (or lone Trade) row is followed by one ClosedLot row per lot it
+# closed, with the lot's own Realized P/L. Our matching realizes per closing fill, so to
+# compare lot by lot the closing fill is cut into pieces of the lots' quantities, in the
+# file's lot order (IBKR's is FIFO here, like ours), each with its pro-rata share of the
+# commission — exactly how FIFO allocates a close over the lots it consumes, so the
+# pieces add up to the unsplit close (asserted). The expected difference of a lot is its
+# close's documented difference (``Sample.differences``) pro rata to quantity: every
+# close with a difference has one lot, except UNIT (multi_account), whose two lots of
+# 100 each carry half of its -20.527914.
+
+ACTIVITY_SAMPLES = [name for name, s in SAMPLES.items() if s.importer is ACTIVITY]
+NO_CLOSED_LOTS = {"binnaculum_activity", "ibkr_tax_gemini_activity"}
+
+
+@dataclass(frozen=True)
+class ClosedLotRow:
+    line: int
+    quantity: Decimal  # unsigned
+    realized: Decimal  # the broker's Realized P/L of this lot
+
+
+def _decimal(text: str) -> Decimal:
+    return Decimal(text.replace(",", "").strip() or "0")
+
+
+def _synthetic_fill(ex: Execution) -> bool:
+    return bool(ex.raw and ex.raw.get("synthetic"))
+
+
+def closed_lots(path: Path, executions: list[Execution]) -> dict[int, list[ClosedLotRow]]:
+    """The ClosedLot rows of each closing execution, keyed by the execution's row: the
+    ones after it, up to the next execution row or a row that is not a Trade/ClosedLot
+    (the importer's partial-fill Trade rows of an Order sit between them)."""
+    execution_rows = {e.row for e in executions if not _synthetic_fill(e)}
+    header: list[str] = []
+    found: dict[int, list[ClosedLotRow]] = defaultdict(list)
+    current: int | None = None
+    text = path.read_text(encoding="utf-8-sig")
+    for number, cells in enumerate(csv.reader(text.splitlines()), 1):
+        if cells[:2] == ["Trades", "Header"]:
+            header, current = cells, None
+        elif number in execution_rows:
+            current = number
+        elif cells[:2] != ["Trades", "Data"] or cells[2] not in ("Trade", "ClosedLot"):
+            current = None
+        elif cells[2] == "ClosedLot":
+            assert current is not None, f"ClosedLot row {number} follows no close"
+            found[current].append(
+                ClosedLotRow(
+                    number,
+                    abs(_decimal(cells[header.index("Quantity")])),
+                    _decimal(cells[header.index("Realized P/L")]),
+                )
+            )
+    return dict(found)
+
+
+@pytest.mark.parametrize("name", ACTIVITY_SAMPLES)
+def test_realized_pnl_per_closed_lot(name: str) -> None:
+    sample = SAMPLES[name]
+    path = _path(sample.path)
+    parsed = sample.importer.parse(open_source(path))
+    lots = closed_lots(path, parsed.executions)
+    n_lots = sum(len(v) for v in lots.values())
+    assert n_lots == parsed.skipped.get("closedlot", 0), "every ClosedLot row is attributed"
+    if name in NO_CLOSED_LOTS:
+        assert n_lots == 0
+        return
+    assert n_lots > 0
+    pieces: list[Execution] = []
+    lot_of_piece: dict[tuple[str, datetime], ClosedLotRow] = {}
+    close_of_lot: dict[int, Execution] = {}
+    for ex in parsed.executions:
+        ex_lots = None if _synthetic_fill(ex) or ex.row is None else lots.get(ex.row)
+        if not ex_lots:
+            pieces.append(ex)
+            continue
+        rest = ex.quantity
+        for i, lot in enumerate(ex_lots):
+            when = ex.timestamp + timedelta(microseconds=i)
+            share = ex.fees * lot.quantity / ex.quantity
+            pieces.append(replace(ex, quantity=lot.quantity, fees=share, timestamp=when))
+            lot_of_piece[(ex.instrument.key, when)] = lot
+            close_of_lot[lot.line] = ex
+            rest -= lot.quantity
+        assert rest == 0, f"row {ex.row}: its ClosedLot quantities do not add up to it"
+        # the broker's lots add up to the broker's figure for the close
+        own = _decimal((ex.raw or {}).get(sample.column, ""))
+        assert abs(sum((lot.realized for lot in ex_lots), ZERO) - own) < HALF_CENT, ex.row
+    ours: dict[int, Decimal] = defaultdict(Decimal)
+    for r in match_round_trips(pieces).realizations:
+        piece_lot = lot_of_piece.get((r.instrument.key, r.time))
+        if piece_lot is not None:
+            ours[piece_lot.line] += r.net_pnl
+    unsplit = reconcile(sample).ours
+    by_close: dict[str, Decimal] = defaultdict(Decimal)
+    for line, ex in close_of_lot.items():
+        (lot,) = [v for v in lots[ex.row or 0] if v.line == line]
+        expected = sample.differences.get(_key(ex), ZERO) * lot.quantity / ex.quantity
+        assert abs(ours[line] - lot.realized - expected) < HALF_CENT, (
+            f"{name} ClosedLot row {line} ({_key(ex)}): ours {ours[line]} broker "
+            f"{lot.realized} (expected difference {expected})"
+        )
+        by_close[_key(ex)] += ours[line]
+    for key, total in by_close.items():
+        assert abs(total - unsplit.get(key, ZERO)) < Decimal("1e-9"), key
+
+
+def test_closed_lot_figures_spelled_out() -> None:
+    """The two multi-lot closes of multi_account, by hand."""
+    sample = SAMPLES["oittaa_multi_account"]
+    path = _path(sample.path)
+    parsed = sample.importer.parse(open_source(path))
+    lots = closed_lots(path, parsed.executions)
+    unit = next(e for e in parsed.executions if e.instrument.symbol == "UNIT" and e.row in lots)
+    assert [(lot.quantity, lot.realized) for lot in lots[unit.row or 0]] == [
+        (Decimal(100), Decimal("-362.062068")), (Decimal(100), Decimal("-83.710368"))
+    ]
+    clov = [e for e in parsed.executions if e.row in lots and e.instrument.underlying == "CLOV"]
+    (expiry,) = clov
+    assert [lot.realized for lot in lots[expiry.row or 0]] == [
+        Decimal("80.579982"), Decimal("129.789537"), Decimal("144.939455")
+    ]
 
 
 # -- the synthetic openings themselves -----------------------------------------------

@@ -91,6 +91,7 @@ class IbkrFlexCsvImporter(BrokerImporter):
         def trades() -> Iterator[tuple[int, str, list[str]]]:
             for number, cells in rows:
                 if cells == header:
+                    tally.rows_read += 1  # a repeated header: read, counted as skipped
                     tally.skip("header")
                     continue
                 tally.rows_read += 1

@@ -269,6 +269,7 @@ class IbkrFlexXmlImporter(BrokerImporter):
                     continue
                 if tag != "Trade":
                     if attrs:
+                        tally.rows_read += 1  # a record looked at, counted by kind
                         tally.skip(_snake(tag))
                     continue
                 tally.rows_read += 1
