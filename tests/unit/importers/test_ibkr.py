@@ -119,14 +119,25 @@ def test_flex_xml_malformed(tmp_path: Path) -> None:
 # -- Flex CSV -------------------------------------------------------------------------
 
 
+def test_flex_csv_currency_conversion_rule() -> None:
+    from tradestats.journal.importers.ibkr_flex_csv import is_currency_conversion
+
+    assert is_currency_conversion({"assetclass": "CASH", "symbol": "EUR.USD"})
+    assert not is_currency_conversion({"assetclass": "STK", "symbol": ""})
+    fx = {"symbol": "", "isin": "", "currencyprimary": "USD", "ibcommissioncurrency": "CHF"}
+    assert is_currency_conversion(fx)
+    assert not is_currency_conversion({**fx, "ibcommissioncurrency": "USD"})  # still rejected
+    assert not is_currency_conversion({**fx, "isin": "US9220427424"})
+
+
 def test_flex_csv(fixtures: Path) -> None:
     parsed = parse_file(fixtures / "ibkr/export-to-ghostfolio_ibkr-trades-export.csv")
     assert parsed.broker == "ibkr_flex_csv"
     assert (len(parsed.executions), parsed.rows_read) == (8, 11)
-    # the three FX conversions carry neither Symbol nor ISIN
-    assert [(r.row, r.column) for r in parsed.rejections] == [
-        (10, "symbol"), (11, "symbol"), (12, "symbol")
-    ]
+    # the three FX conversions (no Symbol nor ISIN, USD sold, commission in CHF) are
+    # counted as currency conversions, not trades and not errors
+    assert parsed.rejections == []
+    assert parsed.skipped == {"currency_conversion": 3}
     first = parsed.executions[0]
     assert first.instrument.symbol == "CH0111762537" and first.instrument.currency == "CHF"
     assert (first.side, first.quantity, first.price, first.fees) == (

@@ -69,9 +69,6 @@ class Expect:
 
 ACT = "shared:ibkr/activity_statement/oittaa_data_"
 TASTY_HISTORY = "tastyworksTaxes_tastytrade_transactions_history_180201_to_240817.csv"
-# The FX conversions of the Flex CSV (empty ISIN, price = the USD/CHF rate): the file
-# has no asset-class column to tell them from a trade without a symbol.
-GHOSTFOLIO_FX = {10: "symbol", 11: "symbol", 12: "symbol"}
 
 EXPECTED: dict[str, Expect] = {
     # -- ../shared/samples/brokers (GPL or unclear license: not copied into the repo)
@@ -91,7 +88,7 @@ EXPECTED: dict[str, Expect] = {
         )
     },
     "shared:ibkr/flex_csv/export-to-ghostfolio_ibkr-trades-export.csv":
-        Expect("ibkr_flex_csv", GHOSTFOLIO_FX),
+        Expect("ibkr_flex_csv"),
     "shared:ibkr/flex_xml/ib-flex-reader_TestForCoding_flex.xml": Expect("ibkr_flex_xml"),
     "shared:ibkr/flex_xml/ib2tw_trades_flex.xml": Expect("ibkr_flex_xml"),
     "shared:ibkr/flex_xml/tradetally_ibkr-flex-report.xml": Expect("ibkr_flex_xml"),
@@ -129,7 +126,7 @@ EXPECTED: dict[str, Expect] = {
     "fixtures:ibkr/capital-gains-calculator_ib_transaction_history.csv":
         Expect("ibkr_transactions"),
     "fixtures:ibkr/export-to-ghostfolio_ibkr-trades-export.csv":
-        Expect("ibkr_flex_csv", GHOSTFOLIO_FX),
+        Expect("ibkr_flex_csv"),
     "fixtures:ibkr/ib-flex-reader_TestForCoding_flex.xml": Expect("ibkr_flex_xml"),
     "fixtures:ibkr/ib2tw_trades_flex.xml": Expect("ibkr_flex_xml"),
     "fixtures:ibkr/ibkr_transaction_history_written_for_tradestats.csv":

@@ -49,6 +49,21 @@ _FLEX_ONLY = (
 )
 
 
+def is_currency_conversion(record: dict[str, str]) -> bool:
+    """An FX conversion row: asset class ``CASH``, or — in exports without the asset class
+    column — a row with neither symbol nor ISIN whose commission is charged in another
+    currency than the trade's (``"SELL","","-8000","1.1173",...,"USD","-1.79924","CHF"``:
+    8,000 USD sold for CHF). Counted as a currency conversion, not a trade."""
+    asset_class = record.get("assetclass", "").strip().upper()
+    if asset_class:
+        return asset_class == "CASH"
+    if record.get("symbol", "").strip() or record.get("isin", "").strip():
+        return False
+    currency = record.get("currencyprimary", "").strip().upper()
+    commission_currency = record.get("ibcommissioncurrency", "").strip().upper()
+    return bool(currency and commission_currency and currency != commission_currency)
+
+
 class IbkrFlexCsvImporter(BrokerImporter):
     name = "ibkr_flex_csv"
     label = "Interactive Brokers Flex Query (CSV)"
@@ -82,6 +97,9 @@ class IbkrFlexCsvImporter(BrokerImporter):
 
         def emit(number: int, cells: list[str]) -> Iterator[Execution | Rejection]:
             record = dict(zip(keys, cells, strict=False))
+            if is_currency_conversion(record):
+                tally.skip("currency_conversion")
+                return
             item = self._one(number, record, cells, index, settings, tz)
             if isinstance(item, Execution) and self.synthesize_openings:
                 closes.append((item, flex_closing_basis(record, item, tz, None)))
