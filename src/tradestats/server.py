@@ -8,6 +8,7 @@ server, always threaded, never reloading, and only on a loopback address.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import shutil
@@ -62,6 +63,31 @@ def migrate(settings: Settings) -> None:
         engine.dispose()
 
 
+def warm_caches(settings: Settings, *, before_fork: bool = False) -> None:
+    """Compute what the first page load needs before serving: the whole-journal
+    statistics (1M executions: ~8 s of CPU per worker, longer than the page's request
+    timeout) and the gzipped chart library (~0.3 s). Under gunicorn this runs in the
+    master, so the workers forked after it inherit both. Never fatal: on failure the
+    workers compute on demand, as before."""
+    from tradestats.api.pages import warm_plotly_bundle
+    from tradestats.journal.reports import warm_cache
+    from tradestats.store.engine import build_engine
+
+    started = time.perf_counter()
+    warm_plotly_bundle()
+    engine = build_engine(settings)
+    try:
+        warm_cache(engine)
+    except Exception:
+        log.warning("could not precompute the statistics", exc_info=True)
+        return
+    finally:
+        engine.dispose()
+    if before_fork:
+        gc.freeze()  # the collector then never writes to these pages: they stay shared
+    log.info("caches warmed", extra={"seconds": round(time.perf_counter() - started, 2)})
+
+
 def serve(settings: Settings, *, dev: bool = False, debugger: bool = False) -> int:
     """Run the server until SIGTERM/SIGINT; returns the process exit code."""
     settings.require_safe_bind()
@@ -85,6 +111,7 @@ def _serve_dev(settings: Settings, *, debugger: bool) -> int:
     from tradestats.app import create_app
 
     migrate(settings)
+    warm_caches(settings)
     app = create_app(settings)
     log.info(
         "starting Flask dev server", extra={"bind": bind_address(settings.host, settings.port)}
@@ -109,6 +136,7 @@ def _serve_gunicorn(settings: Settings) -> int:
 
     metrics_dir = prepare_metrics_dir()
     migrate(settings)
+    warm_caches(settings, before_fork=True)
 
     class GracefulArbiter(Arbiter):  # type: ignore[misc]
         # gunicorn treats SIGINT as a quick shutdown; we drain on it like SIGTERM.
@@ -226,6 +254,7 @@ def _serve_waitress(settings: Settings) -> int:
     from tradestats.app import create_app
 
     migrate(settings)
+    warm_caches(settings)
     counted = InFlightCounter(create_app(settings))
     server = create_server(
         counted,

@@ -278,3 +278,57 @@ def test_reversed_date_range_is_400_naming_start(client: FlaskClient) -> None:
         resp = client.get(f"{path}?start=2024-02-01&end=2024-01-01")
         assert resp.status_code == 400, path
         assert resp.json["errors"] == [{"name": "start", "in": "query", "reason": "after end"}]
+
+
+@pytest.mark.parametrize(
+    "sort", ["exit_time", "entry_time", "net_pnl", "holding_seconds", "symbol"]
+)
+def test_trades_pages_join_up_to_the_whole_selection(client: FlaskClient, sort: str) -> None:
+    """Pages (ids chosen first, rows joined after; totals reused after the first page)
+    are exactly the slices of one big page, for every sort, order and filter."""
+    upload(client, TASTY)
+    trade = client.get("/api/trades?limit=1").json["items"][0]
+    client.patch(f"/api/trades/{trade['id']}", json={"tags": ["paged"]})
+    account = trade["account"]
+    for filters in ("", "&side=short", "&asset_class=option", f"&account={account}",
+                    "&symbol=SPY", "&tag=paged", "&account=nobody"):
+        for order in ("asc", "desc"):
+            query = f"/api/trades?sort={sort}&order={order}{filters}"
+            whole = client.get(f"{query}&limit=500").json
+            pages = [client.get(f"{query}&limit=25&offset={o}").json for o in range(0, 400, 25)]
+            assert [p["total"] for p in pages] == [whole["total"]] * len(pages), query
+            ids = [t["id"] for p in pages for t in p["items"]]
+            assert ids == [t["id"] for t in whole["items"]], query
+            assert pages[1]["items"] == whole["items"][25:50], query
+    assert client.get("/api/trades?tag=paged").json["total"] == 1
+    assert client.get("/api/trades?account=nobody").json == {
+        "total": 0, "limit": 50, "offset": 0, "items": []
+    }
+
+
+def test_trades_total_follows_writes_on_later_pages(client: FlaskClient, tmp_path: Path) -> None:
+    upload(client, TASTY)
+    before = client.get("/api/trades?limit=10&offset=10").json["total"]
+    more = tmp_path / "more.csv"
+    more.write_text(
+        "date,symbol,side,quantity,price\n"
+        "2024-01-02 10:00,AAPL,buy,10,100\n2024-01-02 11:00,AAPL,sell,10,110\n"
+    )
+    upload(client, more)
+    assert client.get("/api/trades?limit=10&offset=10").json["total"] == before + 1
+
+
+def test_default_trades_page_walks_the_exit_time_index(client: FlaskClient) -> None:
+    """Newest-closed-first pages read the (exit_time, id) index and sort nothing, so a
+    page costs the same on 200k round trips as on 20 (SQLite's plan)."""
+    from tradestats.store.journal_queries import TradeQuery, page_ids_query
+
+    engine = client.application.extensions["tradestats"].engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the plan checked is SQLite's")
+    for descending in (True, False):
+        stmt = page_ids_query(TradeQuery(), "exit_time", descending, 50, 1000)
+        sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            plan = " / ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "ix_round_trips_exit_id" in plan and "TEMP B-TREE" not in plan, plan

@@ -63,6 +63,12 @@ def _plotly_bundle() -> tuple[bytes, bytes, str]:
     return raw, gzip.compress(raw, compresslevel=6, mtime=0), digest
 
 
+def warm_plotly_bundle() -> None:
+    """Read and compress the bundle now (the server calls this before forking workers),
+    not on the first page load, where it delayed the first chart."""
+    _plotly_bundle()
+
+
 @bp.get("/static/vendor/plotly.min.js")
 def plotly_js() -> Response:
     raw, packed, digest = _plotly_bundle()

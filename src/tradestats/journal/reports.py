@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
@@ -72,21 +74,70 @@ class _ReportCache:
                 self._loaded.popitem(last=False)
 
 
+T = TypeVar("T")
+
+
+class _SingleFlight:
+    """Concurrent callers with the same key share one computation: the first computes,
+    the others wait for its result (or its exception). On a large journal a cold report
+    takes seconds; the dashboard asks for it three times at once (stats, equity,
+    calendar) and the browser retries slow requests, so without this each request and
+    each retry recomputed it in parallel and none finished."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._calls: dict[Any, Future[Any]] = {}
+
+    def do(self, key: Any, compute: Callable[[], T]) -> T:
+        with self._lock:
+            call = self._calls.get(key)
+            leader = call is None
+            if call is None:
+                call = self._calls[key] = Future()
+        if not leader:
+            result: T = call.result()
+            return result
+        try:
+            value = compute()
+        except BaseException as exc:
+            call.set_exception(exc)
+            raise
+        else:
+            call.set_result(value)
+            return value
+        finally:
+            with self._lock:
+                del self._calls[key]
+
+
 _CACHE = _ReportCache()
+_FLIGHTS = _SingleFlight()
 
 
 def journal_report(engine: Engine, params: ReportParams) -> dict[str, Any]:
     """KPIs, breakdowns, equity curve and calendar for `params` (see stats.report)."""
     with engine.connect() as conn:
         version = journal_repo.journal_version(conn)
-        cached = _CACHE.get((version, params))
-        if cached is not None:
-            return cached
+    cached = _CACHE.get((version, params))
+    if cached is not None:
+        return cached
+    return _FLIGHTS.do(("report", version, params), lambda: _compute(engine, version, params))
+
+
+def _compute(engine: Engine, version: str, params: ReportParams) -> dict[str, Any]:
+    cached = _CACHE.get((version, params))
+    if cached is not None:  # another caller's computation ended just before this one began
+        return cached
+
+    def load() -> Any:
         loaded = _CACHE.loaded((version, params.account))
         if loaded is None:
-            loaded = journal_queries.load_for_stats(conn, params.account)
+            with engine.connect() as conn:
+                loaded = journal_queries.load_for_stats(conn, params.account)
             _CACHE.put_loaded((version, params.account), loaded)
-    trips, realized = loaded
+        return loaded
+
+    trips, realized = _FLIGHTS.do(("load", version, params.account), load)
     tz = ZoneInfo(params.tz)
     trade_filter = TradeFilter(
         account=params.account,
@@ -110,3 +161,11 @@ def journal_report(engine: Engine, params: ReportParams) -> dict[str, Any]:
     report["version"] = version
     _CACHE.put((version, params), report)
     return report
+
+
+def warm_cache(engine: Engine) -> dict[str, Any]:
+    """Compute and cache the report the dashboard asks for first: the whole journal,
+    net, days in UTC (see `tradestats.server.warm_statistics`). The loaded round trips
+    stay cached too, so other filters and zones skip the database load."""
+    return journal_report(engine, ReportParams())
+

@@ -4,8 +4,10 @@ and realizations statistics are computed from."""
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -15,7 +17,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from tradestats.journal.matching import Realization
 from tradestats.journal.model import RoundTrip
-from tradestats.store.journal_repo import _aware, load_instruments
+from tradestats.store.journal_repo import _aware, journal_version, load_instruments
 from tradestats.store.tables import (
     accounts,
     executions,
@@ -119,16 +121,102 @@ def trade_dict(row: Any) -> dict[str, Any]:
     }
 
 
-def list_trades(
-    conn: Connection, q: TradeQuery, *, sort: str, descending: bool, limit: int, offset: int
-) -> tuple[int, list[dict[str, Any]]]:
-    base = _trips_select(q)
-    total = int(conn.execute(select(func.count()).select_from(base.subquery())).scalar_one())
+def _narrow_from(q: TradeQuery, *, sort: str = "") -> Any:
+    """round_trips joined only to the tables the filters (and the sort) need."""
+    source: Any = round_trips
+    if q.symbol or q.asset_class or sort == "symbol":
+        source = source.join(instruments, instruments.c.id == round_trips.c.instrument_id)
+    if q.tag:
+        source = source.join(
+            trade_annotations, trade_annotations.c.round_trip_id == round_trips.c.id
+        )
+    return source
+
+
+def _narrow_conditions(q: TradeQuery) -> list[ColumnElement[bool]]:
+    """`_conditions` with the account as an id (no join; the (account_id, exit_time)
+    index applies)."""
+    conds = _conditions(replace(q, account=None))
+    if q.account:
+        account_id = select(accounts.c.id).where(accounts.c.name == q.account).scalar_subquery()
+        conds.append(round_trips.c.account_id == account_id)
+    return conds
+
+
+class _TotalsCache:
+    """Row counts per (database, journal version, filters), so the pages after the first
+    of one selection reuse its total instead of counting again (a filtered count over
+    200k+ round trips costs tens of ms). Any write through the journal bumps the
+    version, which retires every entry; first pages always count afresh."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple[str, TradeQuery], int] = OrderedDict()
+
+    def get(self, key: tuple[str, TradeQuery]) -> int | None:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[str, TradeQuery], value: int) -> None:
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_TOTALS = _TotalsCache()
+
+
+def count_trades(conn: Connection, q: TradeQuery, *, reuse: bool = False) -> int:
+    """How many round trips match `q`; with `reuse`, the count cached for the current
+    journal version when there is one."""
+    version = journal_version(conn)
+    key = (f"{conn.engine.url}|{version}", q)
+    if reuse:
+        cached = _TOTALS.get(key)
+        if cached is not None:
+            return cached
+    stmt = select(func.count()).select_from(_narrow_from(q))
+    conds = _narrow_conditions(q)
+    total = int(conn.execute(stmt.where(and_(*conds)) if conds else stmt).scalar_one())
+    _TOTALS.put(key, total)
+    return total
+
+
+def page_ids_query(
+    q: TradeQuery, sort: str, descending: bool, limit: int, offset: int
+) -> Select[Any]:
+    """The ids of one page of round trips, in order, from round_trips and only the
+    tables the filters or the sort need."""
     column = SORTABLE[sort]
     order = column.desc() if descending else column.asc()
     tiebreak = round_trips.c.id.desc() if descending else round_trips.c.id.asc()
-    rows = conn.execute(base.order_by(order, tiebreak).limit(limit).offset(offset)).mappings()
-    return total, [trade_dict(r) for r in rows]
+    page = select(round_trips.c.id).select_from(_narrow_from(q, sort=sort))
+    conds = _narrow_conditions(q)
+    if conds:
+        page = page.where(and_(*conds))
+    return page.order_by(order, tiebreak).limit(limit).offset(offset)
+
+
+def list_trades(
+    conn: Connection, q: TradeQuery, *, sort: str, descending: bool, limit: int, offset: int
+) -> tuple[int, list[dict[str, Any]]]:
+    """One page of round trips and the total. The page's ids are chosen first from
+    round_trips alone (for the default newest-closed-first order a walk of the
+    (exit_time, id) index that stops after offset + limit entries; no sort of the
+    table), then only those rows are joined and returned. The first page counts the
+    selection; the pages after it reuse that count (see `_TotalsCache`)."""
+    ids = list(conn.execute(page_ids_query(q, sort, descending, limit, offset)).scalars())
+    total = count_trades(conn, q, reuse=offset > 0)
+    if not ids:
+        return total, []
+    rows = conn.execute(_trips_select(TradeQuery()).where(round_trips.c.id.in_(ids))).mappings()
+    by_id = {r["id"]: r for r in rows}
+    return total, [trade_dict(by_id[i]) for i in ids if i in by_id]
 
 
 def get_trade(conn: Connection, trip_id: str) -> dict[str, Any] | None:

@@ -153,6 +153,7 @@ round_trips = Table(
     Column("executions_count", Integer, nullable=False),
     Column("execution_ids", Text, nullable=False),  # JSON list of execution ids
     Index("ix_round_trips_account_exit", "account_id", "exit_time"),
+    Index("ix_round_trips_exit_id", "exit_time", "id"),  # Trades paging (0004)
     Index("ix_round_trips_instrument", "instrument_id"),
     Index("ix_round_trips_net", "net_pnl_sort"),
 )

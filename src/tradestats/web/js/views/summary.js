@@ -157,6 +157,7 @@ export function mount(ctx) {
     }, { context: 'Statistics', keepContent: true, retry: refresh });
     void renderInto(equityRegion, async () => {
       const body = await equity;
+      await stats.catch(() => null); // the KPI cards first: loading the chart library blocks the page a moment
       return chart(equityRegion, body.points?.length ? equityFigure(body.points, body.basis) : null, 'No equity curve: no closed trades.');
     }, { context: 'Equity curve', keepContent: true, retry: refresh });
     void renderInto(monthlyRegion, async () => {
