@@ -218,7 +218,24 @@ def match_round_trips(executions: Iterable[Execution], method: MatchMethod = "fi
         return _match_sorted(ordered, method)
     finally:
         if gc_was_enabled:
+            _make_old()
             gc.enable()
+
+
+def _make_old() -> None:
+    """Move every object the collector tracks into its oldest generation, unscanned.
+
+    The result of a large match is millions of young objects that will live on. Left in
+    the youngest generation, the first allocation after the collector is re-enabled
+    scans all of them just to promote them (about 0.1 s per 200,000 fills, a fifth of
+    the match). `gc.freeze()` followed by `gc.unfreeze()` moves the young generations
+    into the oldest one in constant time; they are examined by the next full
+    collection like any long-lived data. Skipped when the process has frozen objects
+    of its own (a pre-fork server does), which `unfreeze()` would release.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()
 
 
 def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:

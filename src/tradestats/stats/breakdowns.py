@@ -10,11 +10,11 @@ hour of day by entry time. Per-trade columns and cell aggregation live in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
-from operator import add, attrgetter
+from operator import attrgetter
 from typing import TypedDict
 
 from tradestats.journal.matching import Realization
@@ -188,6 +188,8 @@ _ORDERS: dict[str, Sequence[str]] = {
 _PASS_OF: dict[str, str] = {g: name for name, gs in CELL_PASSES.items() for g in gs}
 # position of each grouping's raw key in the cell key of its pass
 _ATTRIBUTE_INDEX = {"symbol": 0, "asset_class": 1, "side": 2, "account": 3, "tag": 4}
+# the part of a cell key its labels depend on (the whole key for exit days)
+_RAW_INDEX = {**_ATTRIBUTE_INDEX, "hour": 0, "holding_time": 1}
 
 
 def _pass_of(grouping: str) -> str:
@@ -240,14 +242,27 @@ def breakdown_table(table: TradeTable, grouping: str) -> dict[str, TradeSummary]
 
     A group's aggregate is the sum of the aggregates of its cells (exact: integers).
     """
-    totals: dict[str, list[int]] = {}
-    for cell, agg in table.cells(_pass_of(grouping)).items():
-        for label in _cell_labels(grouping, cell):
-            acc = totals.get(label)
-            totals[label] = list(agg) if acc is None else list(map(add, acc, agg))
+    cells = table.cells(_pass_of(grouping))
+    index = _RAW_INDEX.get(grouping)
+    labels_of: dict[Hashable, tuple[str, ...]] = {}  # raw key -> labels: few distinct
+    members: dict[str, list[list[int]]] = {}
+    for cell, agg in cells.items():
+        raw = cell if index is None else cell[index]  # type: ignore[index]
+        labels = labels_of.get(raw)
+        if labels is None:
+            labels = labels_of[raw] = _cell_labels(grouping, cell)
+        for label in labels:
+            group = members.get(label)
+            if group is None:
+                members[label] = [agg]
+            else:
+                group.append(agg)
     order = _ORDERS.get(grouping)
-    labels = [k for k in order if k in totals] if order is not None else sorted(totals)
-    return {label: table.summary_of(totals[label]) for label in labels}
+    names = [k for k in order if k in members] if order is not None else sorted(members)
+    return {
+        label: table.summary_of([sum(column) for column in zip(*members[label], strict=True)])
+        for label in names
+    }
 
 
 def breakdown(
@@ -269,15 +284,25 @@ class CalendarDay(TypedDict):
 
 
 def calendar(
-    daily: Iterable[DailyPnl], round_trips: Iterable[RoundTrip] = (), tz: tzinfo = UTC
+    daily: Iterable[DailyPnl],
+    round_trips: Iterable[RoundTrip] = (),
+    tz: tzinfo = UTC,
+    *,
+    trades_per_day: Mapping[date, int] | None = None,
 ) -> list[CalendarDay]:
     """One entry per day with realized P&L: {date, pnl, trades}, sorted by date.
 
     `trades` = round trips whose exit falls on that day in `tz` (0 for a day that only
     had partial closes). Days with closed trades but no realization cannot occur.
+    `trades_per_day`, when given, is that count already made (`TradeTable.
+    exit_day_counts`) and `round_trips` is not read.
     """
-    exits = list(filter(None, map(_EXIT, round_trips)))  # closed ones (datetimes are truthy)
-    closed = Counter(local_dates(exits, tz))
+    closed: Mapping[date, int]
+    if trades_per_day is not None:
+        closed = trades_per_day
+    else:
+        exits = list(filter(None, map(_EXIT, round_trips)))  # closed ones (truthy)
+        closed = Counter(local_dates(exits, tz))
     return [
         CalendarDay(date=p.day, pnl=p.pnl, trades=closed.get(p.day, 0))
         for p in sorted(daily, key=lambda p: p.day)

@@ -66,46 +66,52 @@ def trade_kpis(
 
 
 def _trade_kpis(table: TradeTable, basis: tm.Basis, tolerance: Decimal) -> dict[str, Any]:
-    """`trade_kpis` from the per-trade columns of `table` (shared with the breakdowns)."""
-    closed = table.trips
-    pnls = table.pnls
-    gross = pnls if basis == "gross" else table.others
-    wins, losses, breakevens = tm.outcome_counts(pnls, tolerance)
-    profit, loss = tm.profit_and_loss(pnls)
-    total = tm.total_pnl(pnls)
-    net_total = total if basis == "net" else tm.total_pnl(table.others)
-    rate = tm.win_rate(wins, losses)
-    avg_win = tm.average_win(pnls, tolerance)
-    avg_loss = tm.average_loss(pnls, tolerance)
+    """`trade_kpis` from the per-trade columns of `table` (shared with the breakdowns).
+
+    Each figure is the `tradestats.stats.trades` definition, evaluated on the table's
+    exact fixed-point columns (sums, counts, extremes and means of exact integers equal
+    those of the Decimals they came from).
+    """
+    n = len(table.trips)
+    summary = table.summary()
+    money_of = table.money
+    wins, losses = summary.wins, summary.losses
+    total = summary.net_pnl if basis == "net" else summary.gross_pnl
+    win_units = table.win_units()
+    loss_units = table.loss_units()
+    avg_win = money_of(sum(win_units)) / len(win_units) if win_units else None
+    avg_loss = money_of(sum(loss_units)) / len(loss_units) if loss_units else None
     payoff = tm.payoff_ratio(avg_win, avg_loss)
-    fees = tm.total_pnl(table.fees)
+    rate = summary.win_rate
+    fees = summary.fees
+    win_flags, loss_flags, profit, loss = table.columns[:4]
     seconds = table.holding_seconds()
-    rs = tm.r_multiples(closed, basis)
-    use_r = bool(closed) and len(rs) == len(closed)
+    rs = tm.r_multiples(table.trips, basis) if any(table.risks) else []
+    use_r = bool(n) and len(rs) == n
     return {
-        "count": len(pnls),
+        "count": n,
         "wins": wins,
         "losses": losses,
-        "breakevens": breakevens,
+        "breakevens": summary.breakevens,
         "win_rate": _ratio(rate),
-        "net_pnl": money(net_total),
-        "gross_pnl": money(tm.total_pnl(gross)),
+        "net_pnl": money(summary.net_pnl),
+        "gross_pnl": money(summary.gross_pnl),
         "fees": money(fees),
-        "fees_pct_of_gross": _ratio(tm.fees_pct_of_gross(fees, gross)),
-        "gross_profit": money(profit),
-        "gross_loss": money(loss),
-        "profit_factor": _ratio(tm.profit_factor(profit, loss)),
-        "expectancy": money(tm.expectancy(total, len(pnls))),
+        "fees_pct_of_gross": _ratio(tm.fees_share(fees, table.gross_turnover())),
+        "gross_profit": money(money_of(sum(profit))),
+        "gross_loss": money(money_of(sum(loss))),
+        "profit_factor": _ratio(summary.profit_factor),
+        "expectancy": money(tm.expectancy(total, n)),
         "average_win": money(avg_win),
         "average_loss": money(avg_loss),
         "payoff_ratio": _ratio(payoff),
-        "largest_win": money(tm.largest_win(pnls)),
-        "largest_loss": money(tm.largest_loss(pnls)),
-        "max_consecutive_wins": tm.max_consecutive_wins(pnls, tolerance),
-        "max_consecutive_losses": tm.max_consecutive_losses(pnls, tolerance),
+        "largest_win": money(table.largest_win()),
+        "largest_loss": money(table.largest_loss()),
+        "max_consecutive_wins": tm.longest_run(win_flags),
+        "max_consecutive_losses": tm.longest_run(loss_flags),
         "average_holding_seconds": _ratio(tm.average_holding_seconds(seconds), 3),
         "median_holding_seconds": _ratio(tm.median_holding_seconds(seconds), 3),
-        "sqn": _ratio(tm.system_quality_number(rs if use_r else pnls)),
+        "sqn": _ratio(tm.system_quality_number(rs if use_r else table.floats())),
         "sqn_basis": "r" if use_r else "pnl",
         "kelly_fraction": _ratio(tm.kelly_fraction(rate, payoff)),
         "r_count": len(rs),
@@ -224,7 +230,7 @@ def _full_report(
         ],
         "calendar": [
             {"date": c["date"].isoformat(), "pnl": money(c["pnl"]), "trades": c["trades"]}
-            for c in calendar(series, table.trips, tz)
+            for c in calendar(series, tz=tz, trades_per_day=table.exit_day_counts())
         ],
         "breakdowns": {
             name: [

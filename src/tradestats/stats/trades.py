@@ -118,7 +118,11 @@ def fees_pct_of_gross(fees: Decimal, gross_pnls: Iterable[Decimal]) -> float | N
     A fraction (0.025 means 2.5%), like every other ``*_pct`` value in the report: how
     much of the money moved by trading went to costs. None when every gross P&L is zero.
     """
-    turnover = sum(map(abs, gross_pnls), _ZERO)
+    return fees_share(fees, sum(map(abs, gross_pnls), _ZERO))
+
+
+def fees_share(fees: Decimal, turnover: Decimal) -> float | None:
+    """fees / turnover, turnover = sum(|gross_pnl|) (see `fees_pct_of_gross`)."""
     return float(fees / turnover) if turnover else None
 
 
@@ -185,15 +189,15 @@ def max_consecutive_wins(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_T
 
     Any non-win (loss or breakeven) ends a run.
     """
-    return _longest_run(map(tolerance.__lt__, pnls))
+    return longest_run(map(tolerance.__lt__, pnls))
 
 
 def max_consecutive_losses(pnls: Iterable[Decimal], tolerance: Decimal = DEFAULT_TOLERANCE) -> int:
     """Longest run of consecutive losses in the given order; any non-loss ends a run."""
-    return _longest_run(map((-tolerance).__gt__, pnls))
+    return longest_run(map((-tolerance).__gt__, pnls))
 
 
-def _longest_run(flags: Iterable[bool]) -> int:
+def longest_run(flags: Iterable[bool]) -> int:
     """Longest run of True: the flags as bytes 0/1, split at the zeros."""
     return max(map(len, bytes(flags).split(b"\x00")))
 
@@ -227,10 +231,11 @@ def sample_std(values: Sequence[float]) -> float | None:
     return math.sqrt(math.fsum(map(pow, map(sub, values, repeat(mean)), repeat(2))) / (n - 1))
 
 
-def system_quality_number(values: Sequence[Decimal]) -> float | None:
+def system_quality_number(values: Sequence[Decimal] | Sequence[float]) -> float | None:
     """SQN = sqrt(N) * mean(x) / std(x), sample std (N - 1); x = R-multiples or P&L.
 
-    Dimensionless (Van Tharp), computed in floats. None when N < 2 or std = 0.
+    Dimensionless (Van Tharp), computed in floats (each x correctly rounded from its
+    Decimal). None when N < 2 or std = 0.
     """
     xs = list(map(float, values))
     std = sample_std(xs)
