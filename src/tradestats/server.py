@@ -66,21 +66,28 @@ def migrate(settings: Settings) -> None:
 def warm_caches(settings: Settings, *, before_fork: bool = False) -> None:
     """Compute what the first page load needs before serving: the whole-journal
     statistics (1M executions: ~8 s of CPU per worker, longer than the page's request
-    timeout) and the gzipped chart library (~0.3 s). Under gunicorn this runs in the
-    master, so the workers forked after it inherit both. Never fatal: on failure the
-    workers compute on demand, as before."""
+    timeout), the whole-journal strategy breakdown of the Performance view and the
+    gzipped chart library (~0.3 s). Under gunicorn this runs in the master, so the
+    workers forked after it inherit them. Never fatal: on failure the workers compute
+    on demand, as before."""
     from tradestats.api.pages import warm_plotly_bundle
     from tradestats.journal.reports import warm_cache
+    from tradestats.journal.strategy_reports import warm_cache as warm_strategies
     from tradestats.store.engine import build_engine
 
     started = time.perf_counter()
     warm_plotly_bundle()
     engine = build_engine(settings)
     try:
-        warm_cache(engine)
-    except Exception:
-        log.warning("could not precompute the statistics", exc_info=True)
-        return
+        try:
+            warm_cache(engine)
+        except Exception:
+            log.warning("could not precompute the statistics", exc_info=True)
+            return
+        try:
+            warm_strategies(engine)  # the Performance view's breakdown by strategy
+        except Exception:
+            log.warning("could not precompute the strategy statistics", exc_info=True)
     finally:
         engine.dispose()
     if before_fork:

@@ -13,13 +13,12 @@ from tradestats.api.openapi import ApiSpec, ResponseSpec
 from tradestats.api.trades import Filters
 from tradestats.journal.strategies import DEFAULT_WINDOW_SECONDS, Leg, StrategyKind
 from tradestats.journal.strategies import StrategyPosition as Position
-from tradestats.journal.strategy_reports import PositionFilter, load_positions, sort_positions
-from tradestats.services import services_of
-from tradestats.stats.strategies import (
-    strategy_breakdown,
-    summarize_positions,
-    underlying_breakdown,
+from tradestats.journal.strategy_reports import (
+    PositionFilter,
+    select_positions,
+    strategy_statistics,
 )
+from tradestats.services import services_of
 from tradestats.stats.table import TradeSummary
 
 _CENT = Decimal("0.01")
@@ -63,7 +62,7 @@ class StrategyStatsQuery(StrategyFilters):
     basis: Literal["net", "gross"] = "net"
 
 
-class LegOut(BaseModel):
+class PositionLegOut(BaseModel):
     tradeId: str | None
     symbol: str
     assetClass: str
@@ -97,7 +96,7 @@ class PositionOut(BaseModel):
     fees: float
     netPnl: float
     orderIds: list[str]
-    legs: list[LegOut]
+    legs: list[PositionLegOut]
 
 
 class PositionPage(BaseModel):
@@ -221,9 +220,14 @@ def register(spec: ApiSpec) -> Blueprint:
         responses={200: ResponseSpec("A page of strategy positions", model=PositionPage)},
     )
     def list_strategies(query: StrategiesQuery) -> Response:
-        selection = query.position_filter()
-        positions = load_positions(services_of(current_app).engine, query.account, query.window)
-        chosen = sort_positions(selection.apply(positions), query.sort, query.order == "desc")
+        chosen = select_positions(
+            services_of(current_app).engine,
+            query.account,
+            query.window,
+            query.position_filter(),
+            query.sort,
+            query.order == "desc",
+        )
         page = chosen[query.offset : query.offset + query.limit]
         return _json(
             {
@@ -245,22 +249,21 @@ def register(spec: ApiSpec) -> Blueprint:
         responses={200: ResponseSpec("Breakdown", model=StrategyStats)},
     )
     def strategy_stats(query: StrategyStatsQuery) -> Response:
-        selection = query.position_filter()
-        positions = load_positions(services_of(current_app).engine, query.account, query.window)
-        chosen = selection.apply(positions)
         basis = query.basis
+        stats = strategy_statistics(
+            services_of(current_app).engine,
+            query.account,
+            query.window,
+            query.position_filter(),
+            basis,
+        )
         return _json(
             {
                 "basis": basis,
                 "window": query.window,
-                "total": summary_dict(summarize_positions(chosen, basis)),
-                "byStrategy": [
-                    {"key": key, **summary_dict(s)} for key, s in strategy_breakdown(chosen, basis)
-                ],
-                "byUnderlying": [
-                    {"key": key, **summary_dict(s)}
-                    for key, s in underlying_breakdown(chosen, basis)
-                ],
+                "total": summary_dict(stats.total),
+                "byStrategy": [{"key": key, **summary_dict(s)} for key, s in stats.by_strategy],
+                "byUnderlying": [{"key": key, **summary_dict(s)} for key, s in stats.by_underlying],
             }
         )
 

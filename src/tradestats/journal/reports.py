@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
 from tradestats.journal.model import AssetClass
+from tradestats.journal.single_flight import SingleFlight as _SingleFlight
 from tradestats.stats.breakdowns import TradeFilter
 from tradestats.stats.report import full_report
 from tradestats.store import journal_queries, journal_repo
@@ -72,42 +71,6 @@ class _ReportCache:
             self._loaded[key] = value
             while len(self._loaded) > 2:
                 self._loaded.popitem(last=False)
-
-
-T = TypeVar("T")
-
-
-class _SingleFlight:
-    """Concurrent callers with the same key share one computation: the first computes,
-    the others wait for its result (or its exception). On a large journal a cold report
-    takes seconds; the dashboard asks for it three times at once (stats, equity,
-    calendar) and the browser retries slow requests, so without this each request and
-    each retry recomputed it in parallel and none finished."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._calls: dict[Any, Future[Any]] = {}
-
-    def do(self, key: Any, compute: Callable[[], T]) -> T:
-        with self._lock:
-            call = self._calls.get(key)
-            leader = call is None
-            if call is None:
-                call = self._calls[key] = Future()
-        if not leader:
-            result: T = call.result()
-            return result
-        try:
-            value = compute()
-        except BaseException as exc:
-            call.set_exception(exc)
-            raise
-        else:
-            call.set_result(value)
-            return value
-        finally:
-            with self._lock:
-                del self._calls[key]
 
 
 _CACHE = _ReportCache()
@@ -168,4 +131,3 @@ def warm_cache(engine: Engine) -> dict[str, Any]:
     net, days in UTC (see `tradestats.server.warm_statistics`). The loaded round trips
     stay cached too, so other filters and zones skip the database load."""
     return journal_report(engine, ReportParams())
-

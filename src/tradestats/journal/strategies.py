@@ -31,10 +31,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import compress, islice
 from math import gcd
+from operator import attrgetter, eq
 
 from tradestats.journal.model import RoundTrip
-from tradestats.journal.strategy_kinds import Leg, StrategyKind, classify, is_option
+from tradestats.journal.strategy_kinds import (
+    Leg,
+    StrategyKind,
+    classify,
+    is_option,
+    single_kind,
+)
 
 __all__ = [
     "DEFAULT_WINDOW_SECONDS",
@@ -97,17 +105,13 @@ def strategy_positions(
     return group_legs(legs_of(round_trips), window_seconds)
 
 
-class _Group:
-    __slots__ = ("first_entry", "instruments", "legs")
-
-    def __init__(self, leg: Leg) -> None:
-        self.legs = [leg]
-        self.first_entry = leg.trip.entry_time
-        self.instruments = {leg.instrument.key}
-
-    def add(self, leg: Leg) -> None:
-        self.legs.append(leg)
-        self.instruments.add(leg.instrument.key)
+def _deadline(entry: datetime, window: timedelta) -> datetime:
+    """The latest entry time a leg may have to join a position whose first leg entered
+    at `entry` (the window counts from the first leg)."""
+    try:
+        return entry + window
+    except OverflowError:  # every later entry is within the window
+        return datetime.max.replace(tzinfo=entry.tzinfo)
 
 
 def group_legs(
@@ -124,76 +128,137 @@ def group_legs(
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        positions = [_position(legs) for legs in _groups(legs, window_seconds)]
+        groups = _groups(legs, window_seconds)
+        singles = _Singles()
+        return [
+            singles.position(group) if len(group) == 1 else _position(group) for group in groups
+        ]
     finally:
         if gc_was_enabled:
             gc.enable()
-    positions.sort(key=lambda p: (p.entry_time, p.account, p.underlying))
-    return positions
 
 
 def _groups(legs: Iterable[Leg], window_seconds: float) -> list[list[Leg]]:
-    """The legs of each position, each list in entry order."""
-    ordered = sorted(
-        legs,
-        key=lambda leg: (
-            leg.trip.account,
-            leg.instrument.underlying,
-            leg.trip.entry_time,
-            leg.key or "",
-            leg.instrument.key,
-        ),
-    )
+    """The legs of each position, each list in entry order; positions in order of entry
+    time, then account, then underlying (ties: the order they were formed in).
+
+    Legs are visited in order of (entry time, account, underlying, id, instrument): each
+    (account, underlying) sees its own legs in order of (entry time, id, instrument),
+    which is all the grouping rules depend on, and a position is formed at its first
+    leg, so positions come out already sorted.
+    """
+    inst_keys: dict[int, str] = {}  # id(instrument) -> Instrument.key (built per call)
+    ordered = _visit_order(legs, inst_keys)
     window = timedelta(seconds=window_seconds)
-    groups: list[_Group] = []
-    by_order: dict[tuple[str, str, str], _Group] = {}
-    latest: dict[tuple[str, str], _Group] = {}
+    groups: list[list[Leg]] = []
+    # A forming position: (its legs, the deadline for joining it, its instruments'
+    # keys); plain tuples, as most positions end up with their first leg only.
+    by_order: dict[tuple[tuple[str, str], str], tuple[list[Leg], datetime, set[str]]] = {}
+    latest: dict[tuple[str, str], tuple[list[Leg], datetime, set[str]]] = {}
     for leg in ordered:
-        pair = (leg.trip.account, leg.instrument.underlying)
-        inst = leg.instrument.key
-        group: _Group | None = None
-        if leg.order_id:
-            group = by_order.get((*pair, leg.order_id))
-            if group is not None and inst in group.instruments:
+        trip = leg.trip
+        instrument = trip.instrument
+        pair = (trip.account, instrument.underlying)
+        inst = inst_keys.get(id(instrument))
+        if inst is None:
+            inst = inst_keys[id(instrument)] = instrument.key
+        order_id = leg.order_id
+        group = None
+        if order_id:
+            order_key = (pair, order_id)
+            group = by_order.get(order_key)
+            if group is not None and inst in group[2]:
                 group = None
         if group is None:
             last = latest.get(pair)
-            if (
-                last is not None
-                and inst not in last.instruments
-                and leg.trip.entry_time - last.first_entry <= window
-            ):
+            if last is not None and trip.entry_time <= last[1] and inst not in last[2]:
                 group = last
         if group is None:
-            group = _Group(leg)
-            groups.append(group)
+            group = ([leg], _deadline(trip.entry_time, window), {inst})
+            groups.append(group[0])
             latest[pair] = group
         else:
-            group.add(leg)
-        if leg.order_id:
-            by_order.setdefault((*pair, leg.order_id), group)
-    return [g.legs for g in groups]
+            group[0].append(leg)
+            group[2].add(inst)
+        if order_id:
+            by_order.setdefault(order_key, group)
+    return groups
+
+
+_ENTRY = attrgetter("trip.entry_time")
+
+
+def _visit_order(legs: Iterable[Leg], inst_keys: dict[int, str]) -> list[Leg]:
+    """Legs sorted by (entry time, account, underlying, id or "", instrument key).
+
+    Entry times rarely tie: legs are sorted by entry time alone, then each run of equal
+    entry times by the whole key (the same order as sorting by the whole key at once).
+    """
+    ordered = sorted(legs, key=_ENTRY)
+    times = list(map(_ENTRY, ordered))
+    tied = list(compress(range(len(times) - 1), map(eq, times, islice(times, 1, None))))
+    if not tied:
+        return ordered
+
+    def whole_key(leg: Leg) -> tuple[datetime, str, str, str, str]:
+        trip = leg.trip
+        inst = trip.instrument
+        key = inst_keys.get(id(inst))
+        if key is None:
+            key = inst_keys[id(inst)] = inst.key
+        return (trip.entry_time, trip.account, inst.underlying, leg.key or "", key)
+
+    start = tied[0]
+    for prev, here in zip(tied, [*tied[1:], None], strict=True):
+        if here is not None and here == prev + 1:
+            continue  # the run goes on
+        ordered[start : prev + 2] = sorted(ordered[start : prev + 2], key=whole_key)
+        if here is not None:
+            start = here
+    return ordered
+
+
+class _Singles:
+    """Positions of one leg (most of them): the leg's own figures, no sums or sorting.
+    Its kind (`classify` of one leg) depends only on the instrument and the side, its
+    units only on the quantity: each is worked out once per distinct value."""
+
+    __slots__ = ("kinds", "units")
+
+    def __init__(self) -> None:
+        self.kinds: dict[int, tuple[StrategyKind, StrategyKind]] = {}  # id(instrument)
+        self.units: dict[Decimal, int | None] = {}
+
+    def position(self, legs: list[Leg]) -> StrategyPosition:
+        leg = legs[0]
+        trip = leg.trip
+        inst = trip.instrument
+        kinds = self.kinds.get(id(inst))
+        if kinds is None:  # the instrument outlives this call: its id stays its own
+            kinds = self.kinds[id(inst)] = (single_kind(inst, True), single_kind(inst, False))
+        qty = trip.quantity
+        try:
+            units = self.units[qty]
+        except KeyError:
+            units = self.units[qty] = int(qty) if qty == qty.to_integral_value() else None
+        return StrategyPosition(
+            leg.key,
+            trip.account,
+            inst.underlying,
+            kinds[0] if trip.direction == "long" else kinds[1],
+            trip.direction,
+            trip.entry_time,
+            trip.exit_time,
+            trip.gross_pnl,
+            trip.fees,
+            trip.net_pnl,
+            legs,
+            units,
+        )
 
 
 def _position(legs: list[Leg]) -> StrategyPosition:
     first = legs[0]  # earliest entry (legs arrive in entry order)
-    if len(legs) == 1:  # most positions: the leg's own figures, no sums or sorting
-        trip = first.trip
-        qty = trip.quantity
-        return StrategyPosition(
-            id=first.key,
-            account=trip.account,
-            underlying=trip.instrument.underlying,
-            strategy=classify(legs),
-            direction=trip.direction,
-            entry_time=trip.entry_time,
-            exit_time=trip.exit_time,
-            gross_pnl=trip.gross_pnl,
-            fees=trip.fees,
-            net_pnl=trip.net_pnl,
-            legs=legs,
-            units=int(qty) if qty == qty.to_integral_value() else None,
-        )
     exits = [leg.trip.exit_time for leg in legs]
     ordered = sorted(legs, key=_display_order)
     kind = classify(ordered)

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from tradestats.journal.model import AssetClass, Instrument, OptionRight, RoundTrip
 
-__all__ = ["Leg", "StrategyKind", "classify", "is_option"]
+__all__ = ["Leg", "StrategyKind", "classify", "is_option", "single_kind"]
 
 _OPTION_CLASSES = frozenset({AssetClass.OPTION, AssetClass.FUTURE_OPTION})
 
@@ -133,8 +133,11 @@ def classify(legs: Sequence[Leg]) -> StrategyKind:
 
 
 def _single(leg: Leg) -> StrategyKind:
-    inst = leg.instrument
-    long = leg.sign > 0
+    return single_kind(leg.trip.instrument, leg.trip.direction == "long")
+
+
+def single_kind(inst: Instrument, long: bool) -> StrategyKind:
+    """The kind of a position of one leg of `inst`, long (bought to open) or short."""
     if is_option(inst):
         if inst.right is OptionRight.CALL:
             return StrategyKind.LONG_CALL if long else StrategyKind.SHORT_CALL
