@@ -158,10 +158,12 @@ def import_child(db_url: str, csv_path: str) -> int:
             marks["match_end"] = time.perf_counter()
 
     path = Path(csv_path)
+    load_start = os.getloadavg()[0]
     start = time.perf_counter()
     with timed() as run:
         report = import_file(engine, path, path.name, account="bench", progress=progress)
     end = time.perf_counter()
+    load_end = os.getloadavg()[0]
     engine.dispose()
     hwm_kb = 0
     with open("/proc/self/status") as fh:
@@ -181,6 +183,8 @@ def import_child(db_url: str, csv_path: str) -> int:
                 "cpu_s": run["cpu_s"],
                 **phases,
                 "vm_hwm_mb": hwm_kb / 1024,
+                # wall time on a shared machine depends on the load: CPU time is steadier
+                "load_avg_1m": [load_start, load_end],
                 "report": {
                     k: v
                     for k, v in report.to_dict().items()
@@ -485,7 +489,13 @@ def build_table(res: Results) -> list[Row]:
                 f"<= {target:g} s" + ("" if n == FULL_N else " (scaled)"),
                 f"{imp['wall_s'] / target:.2f}x of target",
                 verdict(imp["wall_s"] <= target, n, True),
-                f"CPU {imp['cpu_s']:.1f} s; parse+store {imp['parse_store_s']:.1f} s, "
+                f"CPU {imp['cpu_s']:.1f} s"
+                + (
+                    " (load avg {:.1f} -> {:.1f})".format(*imp["load_avg_1m"])
+                    if "load_avg_1m" in imp
+                    else ""
+                )
+                + f"; parse+store {imp['parse_store_s']:.1f} s, "
                 f"re-match {imp['rematch_s']:.1f} s, commit {imp['commit_s']:.1f} s; "
                 f"{imp['report']['imported']:,} imported, {imp['report']['rejected']} rejected"
                 + (" (reused from an earlier run)" if imp.get("reused") else ""),

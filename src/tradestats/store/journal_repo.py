@@ -11,16 +11,30 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    String,
+    delete,
+    func,
+    insert,
+    select,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradestats.journal.model import AssetClass, Execution, Instrument, OptionRight, Side
 from tradestats.store.tables import (
+    DecimalText,
     accounts,
     app_settings,
     executions,
@@ -34,6 +48,12 @@ from tradestats.store.tables import (
 )
 
 CHUNK = 5000
+#: SQLite page cache while an import writes (KiB; the connection default is 64 MB).
+#: A large import inserts into the executions and round-trip indexes at random places;
+#: once the dirty pages outgrow the cache SQLite spills them and reads them back
+#: (measured at 1M fills: re-match store 21.7 s CPU with 64 MB, 8.1 s with 256 MB).
+#: The cache grows only as pages are used, and is given back after the import.
+IMPORT_CACHE_KIB = 256 * 1024
 JOURNAL_VERSION_KEY = "journal_version"
 
 
@@ -57,6 +77,24 @@ def _insert_ignore_duplicates(conn: Connection, table: Any, index: list[str]) ->
     if conn.dialect.name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index)
+
+
+@contextmanager
+def bulk_write_cache(conn: Connection) -> Iterator[None]:
+    """Enlarge SQLite's page cache for this connection while a bulk write runs; enter it
+    before the transaction begins and leave it after it ends. No-op on PostgreSQL."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # The DBAPI connection directly: a PRAGMA through SQLAlchemy would begin a transaction.
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    (before,) = dbapi.execute("PRAGMA cache_size").fetchone()
+    dbapi.execute(f"PRAGMA cache_size=-{int(IMPORT_CACHE_KIB)}")
+    try:
+        yield
+    finally:
+        dbapi.execute(f"PRAGMA cache_size={int(before)}")
 
 
 # --- version ---------------------------------------------------------------------------
@@ -123,6 +161,14 @@ def set_lot_method(conn: Connection, account_id: int, method: str) -> None:
 
 def instrument_ids(conn: Connection, items: Iterable[Instrument]) -> dict[str, int]:
     """Ids of `items` by instrument key, inserting the ones not stored yet."""
+    return resolve_instruments(conn, items)[0]
+
+
+def resolve_instruments(
+    conn: Connection, items: Iterable[Instrument]
+) -> tuple[dict[str, int], set[str]]:
+    """Ids of `items` by instrument key, inserting the ones not stored yet; also the keys
+    that this call inserted (those have no executions yet)."""
     wanted = {i.key: i for i in items}
     found: dict[str, int] = {}
     keys = list(wanted)
@@ -133,16 +179,29 @@ def instrument_ids(conn: Connection, items: Iterable[Instrument]) -> dict[str, i
         ):
             found[key] = ident
     missing = [wanted[k] for k in keys if k not in found]
-    if missing:
-        stmt = _insert_ignore_duplicates(conn, instruments, ["key"])
-        conn.execute(stmt, [_instrument_row(i) for i in missing])
+    created: set[str] = set()
+    if missing and conn.dialect.name == "sqlite":
+        # One writer at a time on SQLite: unless the count says otherwise, this
+        # statement inserted every missing key.
+        rows = [_instrument_row(i) for i in missing]
+        if _bulk_insert_sqlite(conn, instruments, rows, ("key",)) == len(missing):
+            created = {i.key for i in missing}
+    elif missing:
+        stmt = _insert_ignore_duplicates(conn, instruments, ["key"]).returning(
+            instruments.c.key
+        )
+        # RETURNING gives the rows this statement inserted (a concurrent importer may
+        # have inserted some of the others first: those are looked up like the rest).
         for start in range(0, len(missing), 500):
-            part = [i.key for i in missing[start : start + 500]]
-            for key, ident in conn.execute(
-                select(instruments.c.key, instruments.c.id).where(instruments.c.key.in_(part))
-            ):
-                found[key] = ident
-    return found
+            rows = [_instrument_row(i) for i in missing[start : start + 500]]
+            created.update(conn.execute(stmt, rows).scalars())
+    for start in range(0, len(missing), 500):
+        part = [i.key for i in missing[start : start + 500]]
+        for key, ident in conn.execute(
+            select(instruments.c.key, instruments.c.id).where(instruments.c.key.in_(part))
+        ):
+            found[key] = ident
+    return found, created
 
 
 def _instrument_row(i: Instrument) -> dict[str, Any]:
@@ -251,7 +310,7 @@ def insert_executions(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
 def _bulk_insert_sqlite(
     conn: Connection, table: Any, rows: Sequence[dict[str, Any]], conflict: tuple[str, ...] = ()
 ) -> int:
-    """One DBAPI executemany with the columns' own bind processors.
+    """One DBAPI executemany, values converted as the columns' types would.
 
     SQLite only: SQLAlchemy's multi-row insert path compiles and processes parameters per
     row, which was most of the store time at 1M fills; the driver's executemany with
@@ -259,16 +318,177 @@ def _bulk_insert_sqlite(
     Table and column names come from our own Table objects, never from input.
     """
     cols = list(rows[0])
-    procs = [table.c[c].type.bind_processor(conn.dialect) for c in cols]
-    pairs = list(zip(cols, procs, strict=True))
+    procs = [_sqlite_converter(table.c[c].type, conn.dialect) for c in cols]
+    convert = [(i, p) for i, p in enumerate(procs) if p is not None]
+    get = itemgetter(*cols) if len(cols) > 1 else lambda r: (r[cols[0]],)
+    params = []
+    for r in rows:
+        values = list(get(r))
+        for i, p in convert:
+            values[i] = p(values[i])
+        params.append(tuple(values))
+    return _sqlite_executemany(conn, table, cols, params, conflict)
+
+
+def _sqlite_executemany(
+    conn: Connection,
+    table: Any,
+    cols: Sequence[str],
+    params: Sequence[Sequence[Any]],
+    conflict: tuple[str, ...] = (),
+) -> int:
+    unknown = [c for c in cols if c not in table.c]
+    if unknown:
+        raise KeyError(f"{table.name} has no column(s) {unknown}")
     on_conflict = f" ON CONFLICT ({', '.join(conflict)}) DO NOTHING" if conflict else ""
-    # Names are validated above (table.c[c] raises for an unknown column).
+    # Names are validated above against the Table's own columns.
     sql = (
         f"INSERT INTO {table.name} ({', '.join(cols)}) "  # noqa: S608
         f"VALUES ({', '.join('?' * len(cols))}){on_conflict}"
     )
-    params = [tuple([r[c] if p is None else p(r[c]) for c, p in pairs]) for r in rows]
     return int(conn.exec_driver_sql(sql, params).rowcount)
+
+
+def _sqlite_converter(type_: Any, dialect: Any) -> Any:
+    """The conversion a value of `type_` gets on this path, direct for our hot types."""
+    if isinstance(type_, DecimalText):
+        return decimal_text
+    if isinstance(type_, DateTime):
+        return sqlite_datetime
+    if isinstance(type_, Date):
+        return type_.dialect_impl(dialect).bind_processor(dialect)
+    return type_.bind_processor(dialect)
+
+
+def decimal_text(value: Any) -> str | None:
+    """`DecimalText`'s stored form of `value` (None stays None)."""
+    if value is None:
+        return None
+    return format(value if type(value) is Decimal else Decimal(value), "f")
+
+
+def sqlite_datetime(value: Any) -> Any:
+    """A datetime as this bulk path has always stored it: what the sqlite3 driver's
+    default adapter makes of it, ``value.isoformat(" ")`` (UTC offset included; read
+    back by SQLAlchemy with ``fromisoformat``). Other values pass unchanged."""
+    if type(value) is datetime:
+        return value.isoformat(" ")
+    return value
+
+
+class RawRowEncoder:
+    """``json.dumps(raw, separators=(",", ":"))`` of source rows, faster for many rows
+    with the same columns (one file): the keys are encoded once into a template, and a
+    row whose values need no JSON escaping (printable ASCII without ``"`` or ``\\``)
+    is one ``%`` formatting; any other row goes through `json.dumps`."""
+
+    def __init__(self) -> None:
+        self._keys: tuple[str, ...] | None = None
+        self._template = ""
+
+    def __call__(self, raw: dict[str, str] | None) -> str | None:
+        if not raw:
+            return None
+        keys = tuple(raw)
+        if keys != self._keys:
+            self._keys = keys
+            self._template = (
+                "{"
+                + ",".join(json.dumps(k).replace("%", "%%") + ':"%s"' for k in keys)
+                + "}"
+                if all(type(k) is str for k in keys)
+                else ""
+            )
+        values = tuple(raw.values())
+        if self._template:
+            try:
+                joined = "".join(values)
+            except TypeError:  # a value that is not a string
+                joined = "\\"
+            if (
+                joined.isascii()
+                and joined.isprintable()
+                and '"' not in joined
+                and "\\" not in joined
+            ):
+                return self._template % values
+        return json.dumps(raw, separators=(",", ":"))
+
+
+#: Columns of an executions row as `insert_new_executions_sqlite` writes them.
+_EXECUTION_COLUMNS = (
+    "id",
+    "account_id",
+    "import_id",
+    "instrument_id",
+    "broker",
+    "broker_execution_id",
+    "fingerprint",
+    "ts",
+    "side",
+    "quantity",
+    "price",
+    "fees",
+    "currency",
+    "order_id",
+    "source_row",
+    "raw_json",
+)
+
+
+def next_execution_id(conn: Connection) -> int:
+    """The next free executions id (SQLite: stable while this transaction writes, since
+    SQLite has one writer at a time)."""
+    return int(conn.execute(select(func.coalesce(func.max(executions.c.id), 0))).scalar_one()) + 1
+
+
+def insert_new_executions_sqlite(
+    conn: Connection,
+    *,
+    account_id: int,
+    import_id: int,
+    first_id: int,
+    items: Sequence[tuple[Execution, int, str, str | None]],
+) -> int:
+    """Insert ``(execution, instrument_id, fingerprint, raw_json)`` items with the ids
+    ``first_id, first_id + 1, ...``, skipping (account, fingerprint) already stored;
+    returns the rows inserted. SQLite only; the stored values are those of
+    `execution_row` through `insert_executions`.
+    """
+    buy = Side.BUY
+    params = [
+        (
+            first_id + n,
+            account_id,
+            import_id,
+            instrument_id,
+            e.broker,
+            e.broker_execution_id,
+            fp,
+            e.timestamp.isoformat(" "),
+            "buy" if e.side is buy else "sell",
+            format(e.quantity, "f"),
+            format(e.price, "f"),
+            format(e.fees, "f"),
+            e.instrument.currency,
+            e.order_id,
+            e.row,
+            raw_json,
+        )
+        for n, (e, instrument_id, fp, raw_json) in enumerate(items)
+    ]
+    if not params:
+        return 0
+    return _sqlite_executemany(
+        conn, executions, _EXECUTION_COLUMNS, params, ("account_id", "fingerprint")
+    )
+
+
+def instruments_with_executions(
+    conn: Connection, account_id: int, ids: Sequence[int]
+) -> set[int]:
+    """Which of `ids` have at least one stored execution of `account_id`."""
+    return set(execution_counts(conn, account_id, ids))
 
 
 def execution_row(
@@ -278,7 +498,11 @@ def execution_row(
     import_id: int,
     instrument_id: int,
     fingerprint: str,
+    raw_json: str | None = None,
 ) -> dict[str, Any]:
+    """An executions row; `raw_json` is the stored source row when already encoded."""
+    if raw_json is None and execution.raw:
+        raw_json = json.dumps(execution.raw, separators=(",", ":"))
     return {
         "account_id": account_id,
         "import_id": import_id,
@@ -294,7 +518,7 @@ def execution_row(
         "currency": execution.instrument.currency,
         "order_id": execution.order_id,
         "source_row": execution.row,
-        "raw_json": json.dumps(execution.raw, separators=(",", ":")) if execution.raw else None,
+        "raw_json": raw_json,
     }
 
 
@@ -326,15 +550,23 @@ def load_executions(
     instruments_by_id: dict[int, Instrument],
 ) -> list[StoredExecution]:
     """Executions of `account` (optionally only some instruments), in time order."""
+    # On SQLite the stored texts are converted here, as the column types would convert
+    # them (fromisoformat, Decimal) but without the per-value processor calls, and equal
+    # decimal texts share one Decimal.
+    raw = conn.dialect.name == "sqlite"
+
+    def text(col: Any) -> Any:
+        return type_coerce(col, String) if raw else col
+
     stmt = select(
         executions.c.id,
         executions.c.fingerprint,
         executions.c.instrument_id,
-        executions.c.ts,
+        text(executions.c.ts),
         executions.c.side,
-        executions.c.quantity,
-        executions.c.price,
-        executions.c.fees,
+        text(executions.c.quantity),
+        text(executions.c.price),
+        text(executions.c.fees),
         executions.c.broker,
         executions.c.broker_execution_id,
         executions.c.order_id,
@@ -348,6 +580,18 @@ def load_executions(
     stmt = stmt.order_by(executions.c.ts, executions.c.id)
     out = []
     buy, sell = Side.BUY, Side.SELL
+    name = account.name
+    decimals: dict[str, Decimal] = {}
+    fromisoformat = datetime.fromisoformat
+
+    def dec(value: Any) -> Decimal:
+        d = decimals.get(value)
+        if d is None:
+            if len(decimals) > 100_000:
+                decimals.clear()
+            d = decimals[value] = Decimal(value)
+        return d
+
     for row in conn.execute(stmt):
         (
             ident,
@@ -363,22 +607,25 @@ def load_executions(
             order_id,
             source_row,
         ) = row
+        if raw:
+            ts = fromisoformat(ts)
+            qty, price, fees = dec(qty), dec(price), dec(fees)
         out.append(
             StoredExecution(
                 ident,
                 fingerprint,
                 Execution(
-                    account=account.name,
-                    instrument=instruments_by_id[instrument_id],
-                    timestamp=_aware(ts),
-                    side=buy if side == "buy" else sell,
-                    quantity=qty,
-                    price=price,
-                    fees=fees,
-                    broker=broker,
-                    broker_execution_id=broker_id,
-                    order_id=order_id,
-                    row=source_row,
+                    name,
+                    instruments_by_id[instrument_id],
+                    _aware(ts),
+                    buy if side == "buy" else sell,
+                    qty,
+                    price,
+                    fees,
+                    broker,
+                    broker_id,
+                    order_id,
+                    source_row,
                 ),
             )
         )
@@ -395,9 +642,15 @@ def replace_derived(
     trips: Sequence[dict[str, Any]],
     realized: Sequence[dict[str, Any]],
     positions: Sequence[dict[str, Any]],
+    *,
+    delete_old: bool = True,
 ) -> None:
-    """Swap the round trips, realizations and open positions of (account, instruments)."""
-    for table in (round_trips, realizations, open_positions):
+    """Swap the round trips, realizations and open positions of (account, instruments).
+
+    ``delete_old=False`` when the caller knows there are none (instruments that had no
+    execution before): the inserts alone.
+    """
+    for table in (round_trips, realizations, open_positions) if delete_old else ():
         stmt = delete(table).where(table.c.account_id == account_id)
         if instrument_ids is not None:
             for start in range(0, len(instrument_ids), 500):

@@ -36,9 +36,10 @@ otherwise a stock.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import tzinfo
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from decimal import Decimal
+from operator import itemgetter
 
 from tradestats.journal.importers.base import (
     BrokerImporter,
@@ -51,7 +52,7 @@ from tradestats.journal.importers.base import (
 )
 from tradestats.journal.importers.instruments import make_instrument, parse_asset_class
 from tradestats.journal.importers.reading import SourceFile
-from tradestats.journal.importers.tabular import HeaderIndex, cell, rejection
+from tradestats.journal.importers.tabular import HeaderIndex, RowJson, cell, rejection
 from tradestats.journal.importers.values import (
     RowError,
     is_blank,
@@ -95,6 +96,36 @@ _FEE_NAMES = frozenset(
 )
 _FEE_SUFFIXES = ("fee", "fees", "commission", "commissions")
 _REQUIRED_FOR_DETECT = ("symbol", "quantity", "price")
+#: Entries kept per parse cache (distinct cell texts); past it the cache starts over.
+_CACHE_LIMIT = 50_000
+
+
+class _ValueCache:
+    """`parse_decimal` memoized by exact cell text, bounded.
+
+    Only successful parses are kept (a bad cell raises each time, with its own column).
+    """
+
+    def __init__(self) -> None:
+        self._decimals: dict[str, Decimal] = {}
+
+    def decimal(self, text: str, column: str) -> Decimal:
+        value = self._decimals.get(text)
+        if value is None:
+            value = parse_decimal(text, column)
+            if len(self._decimals) >= _CACHE_LIMIT:
+                self._decimals.clear()
+            self._decimals[text] = value
+        return value
+
+
+def _getter(positions: Sequence[int]) -> Callable[[list[str]], object]:
+    """A function of a row giving the cells at `positions` as one hashable key."""
+    if not positions:
+        return lambda _cells: ()
+    if len(positions) == 1:
+        return itemgetter(positions[0])
+    return itemgetter(*positions)
 
 
 def _fee_columns(header: Sequence[str]) -> list[int]:
@@ -184,100 +215,139 @@ class GenericImporter(BrokerImporter):
     def iter_parse(
         self, source: SourceFile, settings: ImportSettings, tally: ParseTally
     ) -> Iterator[Execution | Rejection]:
+        for item, _ in self._parse(source, settings, tally, as_json=False):
+            yield item
+
+    def iter_parse_stored(
+        self, source: SourceFile, settings: ImportSettings, tally: ParseTally
+    ) -> Iterator[tuple[Execution | Rejection, str | None]]:
+        """`iter_parse` for storing: each execution comes without its `raw` dict, next
+        to its source row as JSON text (``json.dumps(raw, separators=(",", ":"))``);
+        rejections keep their `raw` dict. Cheaper per row, and the executions hold
+        no source row in memory."""
+        return self._parse(source, settings, tally, as_json=True)
+
+    def _parse(
+        self, source: SourceFile, settings: ImportSettings, tally: ParseTally, *, as_json: bool
+    ) -> Iterator[tuple[Execution | Rejection, str | None]]:
         header, rows = source.header_and_rows()
         cols = _Columns(header, settings)
         tz = zone(settings.zone_name(self.default_timezone))
+        day_first = settings.day_first
         width = len(cols.names)
         names = cols.names
-        keep = [i for i, name in enumerate(names) if name]
-        all_named = len(keep) == width
-        instruments: dict[tuple[str, ...], Instrument] = {}
+        row_json = RowJson(names)
+        all_named = len(row_json.positions) == width
+        instruments: dict[object, Instrument] = {}
+        # The loop below is the hot path of a large import: every per-row decision that
+        # depends only on the header is taken here, once. Values that repeat (sides,
+        # quantities, fees, many prices) are parsed once per distinct text and shared:
+        # Decimals are immutable, and the cache key is the exact cell text, so a cached
+        # value is the value `parse_decimal` gives for that text.
+        values = _ValueCache()
+        decimal = values.decimal
+        instrument_key = _getter(cols.instrument_positions)
+        fees_key = _getter(cols.fees)
+        fee_cache: dict[object, Decimal] = {}
+        side_cache: dict[str, Side] = {}
+        ts_pos = cols.datetime
+        date_pos, time_pos = cols.date, cols.time
+        ts_col = names[ts_pos] if ts_pos is not None else names[cols.date]  # type: ignore[index]
+        qty_pos, price_pos, side_pos = cols.quantity, cols.price, cols.side
+        qty_col, price_col = names[qty_pos], names[price_pos]
+        side_col = names[side_pos] if side_pos is not None else ""
+        account_pos, exec_pos, order_pos = cols.account, cols.execution_id, cols.order_id
+        default_account = settings.account
+        broker = self.name
+        buy, sell = Side.BUY, Side.SELL
+        zero = Decimal(0)
+        fromisoformat = datetime.fromisoformat
         for number, cells in rows:
             tally.rows_read += 1
             # pad short rows once so every column lookup below is plain indexing
             if len(cells) < width:
                 cells = cells + [""] * (width - len(cells))
-            raw = (
-                dict(zip(names, cells, strict=False))
-                if all_named
-                else {names[i]: cells[i] for i in keep}
-            )
+            raw: dict[str, str] | None = None
+            if as_json:
+                raw_json = row_json(cells)
+            else:
+                raw_json = None
+                raw = dict(zip(names, cells, strict=False)) if all_named else row_json.dict(cells)
             try:
-                yield self._execution(number, cells, raw, cols, settings, tz, instruments)
+                # -- time: ISO 8601 directly, every other accepted form via parse_timestamp
+                if ts_pos is not None:
+                    text = cells[ts_pos]
+                else:
+                    text = cells[date_pos]  # type: ignore[index]
+                    if time_pos is not None and (time_text := cells[time_pos]):
+                        text = f"{text} {time_text}"
+                try:
+                    timestamp = fromisoformat(text)
+                except ValueError:
+                    timestamp = parse_timestamp(text, ts_col, tz, day_first=day_first)
+                else:
+                    if timestamp.tzinfo is None:
+                        timestamp = timestamp.replace(tzinfo=tz)
+                    timestamp = timestamp.astimezone(UTC)
+
+                # -- quantity and side
+                quantity = decimal(cells[qty_pos], qty_col)
+                if side_pos is not None:
+                    side_text = cells[side_pos]
+                    side = side_cache.get(side_text)
+                    if side is None:
+                        side = parse_side(side_text, side_col)
+                        if len(side_cache) < _CACHE_LIMIT:
+                            side_cache[side_text] = side
+                    if quantity < 0:
+                        if side is buy:
+                            raise RowError(qty_col, f"{qty_col}: negative quantity on a buy")
+                        quantity = -quantity
+                else:
+                    side = buy if quantity > 0 else sell
+                    quantity = abs(quantity)
+                if quantity == 0:
+                    raise RowError(qty_col, f"{qty_col}: quantity is zero")
+
+                price = decimal(cells[price_pos], price_col)
+                if price < 0:
+                    raise RowError(price_col, f"{price_col}: negative price {price}")
+
+                key = fees_key(cells)
+                fees = fee_cache.get(key)
+                if fees is None:
+                    fees = zero
+                    for pos in cols.fees:
+                        text = cells[pos]
+                        if not is_blank(text):
+                            fees += decimal(text, names[pos])
+                    if len(fee_cache) >= _CACHE_LIMIT:
+                        fee_cache.clear()
+                    fee_cache[key] = fees
+
+                key = instrument_key(cells)
+                instrument = instruments.get(key)
+                if instrument is None:
+                    instrument = self._instrument(cells, cols, settings)
+                    if len(instruments) > 100_000:  # bound memory on pathological files
+                        instruments.clear()
+                    instruments[key] = instrument
+                yield Execution(
+                    (cells[account_pos] if account_pos is not None else "") or default_account,
+                    instrument,
+                    timestamp,
+                    side,
+                    quantity,
+                    price,
+                    fees,
+                    broker,
+                    (cells[exec_pos] if exec_pos is not None else "") or None,
+                    (cells[order_pos] if order_pos is not None else "") or None,
+                    number,
+                    raw,
+                ), raw_json
             except RowError as err:
-                yield rejection(number, err, raw)
-
-    def _execution(
-        self,
-        number: int,
-        cells: list[str],
-        raw: dict[str, str],
-        cols: _Columns,
-        settings: ImportSettings,
-        tz: tzinfo,
-        instruments: dict[tuple[str, ...], Instrument],
-    ) -> Execution:
-        names = cols.names
-        if cols.datetime is not None:
-            text = cells[cols.datetime]
-            column = names[cols.datetime]
-        else:
-            assert cols.date is not None
-            text = cells[cols.date]
-            column = names[cols.date]
-            if cols.time is not None and (time_text := cells[cols.time]):
-                text = f"{text} {time_text}"
-        timestamp = parse_timestamp(text, column, tz, day_first=settings.day_first)
-
-        qty_col = names[cols.quantity]
-        quantity = parse_decimal(cells[cols.quantity], qty_col)
-        if cols.side is not None:
-            side = parse_side(cells[cols.side], names[cols.side])
-            if quantity < 0:
-                if side is Side.BUY:
-                    raise RowError(qty_col, f"{qty_col}: negative quantity on a buy")
-                quantity = -quantity
-        else:
-            side = Side.BUY if quantity > 0 else Side.SELL
-            quantity = abs(quantity)
-        if quantity == 0:
-            raise RowError(qty_col, f"{qty_col}: quantity is zero")
-
-        price_col = names[cols.price]
-        price = parse_decimal(cells[cols.price], price_col)
-        if price < 0:
-            raise RowError(price_col, f"{price_col}: negative price {price}")
-
-        fees = Decimal(0)
-        for pos in cols.fees:
-            text = cells[pos]
-            if not is_blank(text):
-                fees += parse_decimal(text, names[pos])
-
-        key = tuple(cells[pos] for pos in cols.instrument_positions)
-        instrument = instruments.get(key)
-        if instrument is None:
-            instrument = self._instrument(cells, cols, settings)
-            if len(instruments) > 100_000:  # bound memory on pathological files
-                instruments.clear()
-            instruments[key] = instrument
-        return Execution(
-            account=(cells[cols.account] if cols.account is not None else "")
-            or settings.account,
-            instrument=instrument,
-            timestamp=timestamp,
-            side=side,
-            quantity=quantity,
-            price=price,
-            fees=fees,
-            broker=self.name,
-            broker_execution_id=(
-                cells[cols.execution_id] if cols.execution_id is not None else ""
-            ) or None,
-            order_id=(cells[cols.order_id] if cols.order_id is not None else "") or None,
-            row=number,
-            raw=raw,
-        )
+                yield rejection(number, err, row_json.dict(cells) if raw is None else raw), None
 
     def _instrument(
         self, cells: list[str], cols: _Columns, settings: ImportSettings

@@ -102,16 +102,19 @@ class SourceFile:
 
     @property
     def encoding(self) -> str:
-        """The text encoding: UTF-16 (BOM), UTF-8 (with or without BOM) or cp1252."""
+        """The text encoding: UTF-32 or UTF-16 (BOM), UTF-8 (with or without BOM) or cp1252."""
         if self._encoding is None:
             self._encoding = self._detect_encoding()
         return self._encoding
 
     def _detect_encoding(self) -> str:
         head = self._head
+        # UTF-32's little-endian BOM starts with UTF-16's: test it first.
+        if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+            return "utf-32"
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             return "utf-16"
-        if b"\x00" in head:
+        if self._contains_nul():
             raise ImportFormatError(
                 f"{self.filename}: binary data, not a text (CSV) file"
             )
@@ -123,6 +126,17 @@ class SourceFile:
             f"{self.filename}: text is neither UTF-8 nor Windows-1252; "
             "re-export the file as UTF-8"
         )
+
+    def _contains_nul(self) -> bool:
+        """A NUL byte anywhere, not only in the head: no text export has one, and a
+        NUL inside a cell cannot be stored by PostgreSQL."""
+        if b"\x00" in self._head:
+            return True
+        with self.open_binary() as fh:
+            while chunk := fh.read(_SCAN_CHUNK):
+                if b"\x00" in chunk:
+                    return True
+        return False
 
     def _is_valid(self, encoding: str) -> bool:
         """Decode the whole file incrementally (bounded memory) to validate `encoding`."""
@@ -176,12 +190,13 @@ class SourceFile:
         with self.text() as fh:
             reader = csv.reader(fh, delimiter=delimiter)
             number = 0
+            strip = str.strip
             try:
                 for cells in reader:
                     number += 1
                     if not cells:
                         continue
-                    stripped = [c.strip() for c in cells]
+                    stripped = list(map(strip, cells))
                     if any(stripped):
                         yield number, stripped
             except csv.Error as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from tradestats.journal.importers.base import MissingColumnError, normalize_header
@@ -59,3 +60,46 @@ def cell(cells: Sequence[str], pos: int | None) -> str:
 
 def rejection(row: int, error: RowError, raw: dict[str, str] | None) -> Rejection:
     return Rejection(row=row, column=error.column, reason=error.reason, raw=raw)
+
+
+class RowJson:
+    """A row as the JSON object of its named columns, for one header: the same text as
+    ``json.dumps({column: text, ...}, separators=(",", ":"))`` of the row's
+    ``{name: cell}`` dict, built faster. The column names are encoded once into a
+    ``%`` template; a row whose cells need no JSON escaping (printable ASCII without
+    ``"`` or ``\\``) is one formatting, any other row goes through `json.dumps`."""
+
+    def __init__(self, header: Sequence[str]) -> None:
+        self.positions = [i for i, name in enumerate(header) if name]
+        self.names = [header[i] for i in self.positions]
+        self.width = len(header)
+        unique = len(set(self.names)) == len(self.names)  # else later cells win in a dict
+        self.template = (
+            "{" + ",".join(json.dumps(n).replace("%", "%%") + ':"%s"' for n in self.names) + "}"
+            if unique and self.names
+            else ""
+        )
+
+    def dict(self, cells: Sequence[str]) -> dict[str, str]:
+        """The row as ``{column: text}`` (`cells` at least as long as the header)."""
+        return {self.names[k]: cells[i] for k, i in enumerate(self.positions)}
+
+    def __call__(self, cells: Sequence[str]) -> str | None:
+        """The JSON text; `cells` at least as long as the header. None: no named column."""
+        if not self.names:
+            return None
+        if self.template:
+            values = (
+                tuple(cells[: self.width])
+                if len(self.positions) == self.width
+                else tuple(cells[i] for i in self.positions)
+            )
+            joined = "".join(values)
+            if (
+                joined.isascii()
+                and joined.isprintable()
+                and '"' not in joined
+                and "\\" not in joined
+            ):
+                return self.template % values
+        return json.dumps(self.dict(cells), separators=(",", ":"))
