@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, json, request
 from pydantic import BaseModel, Field
 
-from tradestats.api.openapi import ApiSpec, ResponseSpec
+from tradestats.api.openapi import ApiSpec, ResponseSpec, link
 from tradestats.api.problems import ApiProblem
 from tradestats.journal.importers import preset_names
 from tradestats.journal.importers.base import AmbiguousFormat, ImportFormatError, MissingColumnError
@@ -54,6 +54,9 @@ class ImportReportModel(BaseModel):
     rejected: int
     rejections: list[Rejected]
     skipped: dict[str, int]
+    accounts: list[str] = Field(
+        default_factory=list, description="accounts the fills went to (a file may name several)"
+    )
     strict: bool
     replayed: bool
     created_at: str | None
@@ -74,7 +77,7 @@ class ImportJob(BaseModel):
 
 class ListQuery(BaseModel):
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 UPLOAD_SCHEMA = {
@@ -83,7 +86,7 @@ UPLOAD_SCHEMA = {
     "properties": {
         "file": {"type": "string", "format": "binary", "description": "CSV, XLSX or Flex XML"},
         "broker": {"type": "string", "enum": preset_names(), "description": "default: detect"},
-        "account": {"type": "string", "maxLength": 100},
+        "account": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
         "strict": {"type": "string", "enum": ["true", "false"]},
         "timezone": {"type": "string", "description": "zone for naive timestamps"},
     },
@@ -109,8 +112,8 @@ def _form_params() -> dict[str, Any]:
             }
         )
     account = (request.form.get("account") or "default").strip()
-    if not account or len(account) > 100:
-        errors.append({"name": "account", "in": "body", "reason": "1 to 100 characters"})
+    if not account or len(account) > 100 or "\x00" in account:
+        errors.append({"name": "account", "in": "body", "reason": "1 to 100 characters, no NUL"})
     strict_raw = (request.form.get("strict") or "false").lower()
     if strict_raw not in ("true", "false", "1", "0"):
         errors.append({"name": "strict", "in": "body", "reason": "true or false"})
@@ -123,7 +126,7 @@ def _form_params() -> dict[str, Any]:
         except Exception:
             errors.append({"name": "timezone", "in": "body", "reason": "unknown time zone"})
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
+    if upload is None or not upload.filename or "\x00" in upload.filename:
         errors.append({"name": "file", "in": "body", "reason": "required (multipart file field)"})
     key = request.headers.get("Idempotency-Key")
     import re
@@ -185,8 +188,16 @@ def register(spec: ApiSpec) -> Blueprint:
             201: ResponseSpec(
                 "Imported (or, status=rejected in strict mode, nothing stored)",
                 model=ImportReportModel,
+                links={
+                    "GetImport": link("imports_get_import", import_id="$response.body#/id"),
+                    "UndoImport": link("imports_delete_import", import_id="$response.body#/id"),
+                },
             ),
-            202: ResponseSpec("Large file: importing in the background", model=ImportJob),
+            202: ResponseSpec(
+                "Large file: importing in the background",
+                model=ImportJob,
+                links={"GetJob": link("imports_get_import_job", job_id="$response.body#/id")},
+            ),
         },
     )
     def create_import() -> Response:
@@ -238,7 +249,15 @@ def register(spec: ApiSpec) -> Blueprint:
         summary="Import history, newest first",
         tags=["journal"],
         query=ListQuery,
-        responses={200: ResponseSpec("Imports", model=ImportList)},
+        responses={
+            200: ResponseSpec(
+                "Imports",
+                model=ImportList,
+                links={
+                    "GetImport": link("imports_get_import", import_id="$response.body#/items/0/id"),
+                },
+            )
+        },
     )
     def list_imports(query: ListQuery) -> Response:
         with services_of(current_app).engine.connect() as conn:

@@ -68,6 +68,8 @@ class ImportReport:
     rejected: int
     rejections: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    #: the accounts the fills went to (a multi-account export names its own)
+    accounts: list[str] = field(default_factory=list)
     strict: bool = False
     replayed: bool = False
     created_at: str | None = None
@@ -172,16 +174,27 @@ def import_file(
                 report_json="{}",
                 idempotency_key=idempotency_key,
             )
-            writer = _ExecutionWriter(conn, acct, import_id)
+            # One writer per account: a multi-account export (IBKR, Fidelity "All
+            # accounts") keeps each fill in the account the file names; fills without
+            # one are in `account`. Fingerprints and matching are per account.
+            writers: dict[str, _ExecutionWriter] = {
+                account: _ExecutionWriter(conn, acct, import_id)
+            }
             for item, raw_json in _parsed(importer, source_file, settings, tally):
                 if isinstance(item, Execution):
+                    writer = writers.get(item.account)
+                    if writer is None:
+                        writer = writers[item.account] = _ExecutionWriter(
+                            conn, repo.get_or_create_account(conn, item.account), import_id
+                        )
                     writer.add(item, raw_json)
                     if writer.pending >= repo.CHUNK:
                         writer.flush()
                         notify("store", tally.rows_read, 0)
                 else:
                     rejections.append(_rejection_dict(item))
-            writer.flush()
+            for writer in writers.values():
+                writer.flush()
             notify("store", tally.rows_read, tally.rows_read)
             report.rows_read = tally.rows_read
             report.rejections = rejections
@@ -192,20 +205,28 @@ def import_file(
             if strict and rejections:
                 raise _StrictRejected
             report.id = import_id
-            report.imported = writer.inserted
-            report.duplicates = writer.attempted - writer.inserted
+            report.imported = sum(w.inserted for w in writers.values())
+            report.duplicates = sum(w.attempted for w in writers.values()) - report.imported
+            report.accounts = sorted(name for name, w in writers.items() if w.attempted)
+            details: dict[str, Any] = {"rejections": rejections, "skipped": report.skipped}
+            if report.accounts != [account]:
+                details["accounts"] = report.accounts
             repo.finish_import(
                 conn,
                 import_id,
                 rows_read=tally.rows_read,
-                imported=writer.inserted,
+                imported=report.imported,
                 duplicates=report.duplicates,
                 rejected=len(rejections),
-                report_json=json.dumps({"rejections": rejections, "skipped": report.skipped}),
+                report_json=json.dumps(details),
             )
-            if writer.inserted:
+            if report.imported:
                 notify("match", 0, 1)
-                rebuild.rebuild(conn, acct, writer.touched, fresh=writer.fresh_fills())
+                for writer in writers.values():
+                    if writer.inserted:
+                        rebuild.rebuild(
+                            conn, writer.account, writer.touched, fresh=writer.fresh_fills()
+                        )
                 repo.bump_journal_version(conn)
                 notify("match", 1, 1)
             stored = repo.get_import(conn, import_id)
@@ -282,6 +303,7 @@ class _ExecutionWriter:
 
     def __init__(self, conn: Connection, account: repo.AccountRow, import_id: int) -> None:
         self.conn = conn
+        self.account = account
         self.account_id = account.id
         self.account_name = account.name
         self.import_id = import_id
@@ -300,7 +322,6 @@ class _ExecutionWriter:
         self.inserted = 0
         self.raw_json = repo.RawRowEncoder()
         self.sqlite = conn.dialect.name == "sqlite"
-        self.next_id = repo.next_execution_id(conn) if self.sqlite else 0
         self.fresh: dict[int, list[rebuild.FreshFill]] | None = {} if self.sqlite else None
         self.kept = 0
         self.read_back: set[int] = set()
@@ -376,8 +397,9 @@ class _ExecutionWriter:
         self.touched.update(i for _, i, _, _ in items)
         self.attempted += len(items)
         if self.sqlite:
-            first = self.next_id
-            self.next_id += len(items)
+            # asked per chunk, not counted here: the writers of a multi-account file
+            # share the table (an indexed MAX, negligible beside the chunk's inserts)
+            first = repo.next_execution_id(self.conn)
             stored = repo.insert_new_executions_sqlite(
                 self.conn,
                 account_id=self.account_id,
@@ -508,11 +530,13 @@ def undo_import(engine: Engine, import_id: int) -> dict[str, Any]:
 
 def report_from_row(row: dict[str, Any], account: str | None = None) -> ImportReport:
     details = json.loads(row.get("report_json") or "{}")
+    name = account or row.get("account") or ""
     return ImportReport(
         id=row["id"],
         file_name=row["file_name"],
         broker=row["broker"],
-        account=account or row.get("account") or "",
+        account=name,
+        accounts=details.get("accounts", [name] if row["imported"] or row["duplicates"] else []),
         status="imported",
         rows_read=row["rows_read"],
         imported=row["imported"],

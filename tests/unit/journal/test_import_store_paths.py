@@ -25,6 +25,7 @@ from sqlalchemy.engine import Engine
 
 from tradestats.config import Settings
 from tradestats.journal import imports
+from tradestats.journal.importers import ImportSettings
 from tradestats.journal.imports import import_file, undo_import
 from tradestats.store import journal_repo as repo
 from tradestats.store import tables as t
@@ -180,36 +181,55 @@ def test_instrument_stored_by_another_account_is_rematched_with_its_stored_row(
 
 
 def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path, engine: Engine) -> None:
+    # The file names an account on some rows ("IB1"): those fills go to that account,
+    # the others to the import's. Each account's writer inserts its own chunks, so ids
+    # follow accounts, not file order: rows are compared without the ids, per account,
+    # with the instrument by its key.
     path = _write(tmp_path, "fills.csv", _fills(9, 50, exec_ids=False))
     import_file(engine, path, path.name, account="acct")
+    columns = [
+        t.instruments.c.key,
+        *(c for c in t.executions.c if c.name not in ("id", "instrument_id")),
+    ]
+    order = (t.executions.c.account_id, t.executions.c.source_row)
+    joined = t.executions.join(t.instruments)
+    text_sql = (
+        "SELECT ts, quantity, price, fees, raw_json FROM executions "
+        "ORDER BY account_id, source_row"
+    )
     with engine.connect() as conn:
-        fast = [tuple(r) for r in conn.execute(sa.select(t.executions).order_by(t.executions.c.id))]
-        fast_text = conn.exec_driver_sql(
-            "SELECT ts, quantity, price, fees, raw_json FROM executions ORDER BY id"
-        ).all()
+        fast = [
+            tuple(r)
+            for r in conn.execute(sa.select(*columns).select_from(joined).order_by(*order))
+        ]
+        fast_text = conn.exec_driver_sql(text_sql).all()
     # the general path: dict rows through insert_executions (SQLite executemany with
     # the columns' bind conversions)
     from tradestats.journal.importers import parse_file
 
-    parsed = parse_file(path, path.name)
+    parsed = parse_file(path, path.name, settings=ImportSettings(account="acct"))
+    assert {e.account for e in parsed.executions} == {"acct", "IB1"}
     slow = build_engine(Settings.load(env={"TRADESTATS_DATA_DIR": str(tmp_path / "s")}))
     upgrade(slow)
     with slow.begin() as conn:
-        acct = repo.get_or_create_account(conn, "acct")
+        accounts = {"acct": repo.get_or_create_account(conn, "acct")}
         import_id = repo.create_import(
-            conn, account_id=acct.id, file_name="f", content_hash="h", broker="generic",
-            strict=False, rows_read=0, imported=0, duplicates=0, rejected=0, report_json="{}",
+            conn, account_id=accounts["acct"].id, file_name="f", content_hash="h",
+            broker="generic", strict=False, rows_read=0, imported=0, duplicates=0,
+            rejected=0, report_json="{}",
         )
         ids = repo.instrument_ids(conn, [e.instrument for e in parsed.executions])
         seen: dict[str, int] = {}
         rows = []
         for e in parsed.executions:
-            key = repr((e.instrument.key, e.timestamp, e.side, e.quantity, e.price, e.fees,
-                        e.order_id))
+            if e.account not in accounts:
+                accounts[e.account] = repo.get_or_create_account(conn, e.account)
+            key = repr((e.account, e.instrument.key, e.timestamp, e.side, e.quantity,
+                        e.price, e.fees, e.order_id))
             seen[key] = seen.get(key, 0) + 1
             rows.append(
                 repo.execution_row(
-                    e, account_id=acct.id, import_id=import_id,
+                    e, account_id=accounts[e.account].id, import_id=import_id,
                     instrument_id=ids[e.instrument.key],
                     fingerprint=imports.fingerprint(e, seen[key]),
                 )
@@ -217,11 +237,10 @@ def test_bulk_insert_stores_what_sqlalchemy_stores(tmp_path: Path, engine: Engin
         repo.insert_executions(conn, rows)
     with slow.connect() as conn:
         general = [
-            tuple(r) for r in conn.execute(sa.select(t.executions).order_by(t.executions.c.id))
+            tuple(r)
+            for r in conn.execute(sa.select(*columns).select_from(joined).order_by(*order))
         ]
-        general_text = conn.exec_driver_sql(
-            "SELECT ts, quantity, price, fees, raw_json FROM executions ORDER BY id"
-        ).all()
+        general_text = conn.exec_driver_sql(text_sql).all()
     assert fast == general
     assert fast_text == general_text
 
