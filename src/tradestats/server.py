@@ -159,6 +159,9 @@ def _serve_gunicorn(settings: Settings) -> int:
         # Ctrl+C reaches every process of the group: let workers drain on it too.
         signal.signal(signal.SIGINT, worker.handle_exit)
         configure_logging(settings.log_level, settings.log_format)
+        from tradestats import gunicorn_tuning
+
+        gunicorn_tuning.apply()
 
     def child_exit(_server: Any, worker: Any) -> None:
         from tradestats.telemetry.metrics import mark_process_dead
