@@ -173,6 +173,10 @@ def market_problem(exc: Exception) -> Response:
     return problem_response(502, "Bad upstream data", detail)
 
 
+#: The ticker as the URL may carry it (case and surrounding blanks are normalized by
+#: `_ticker`, which then checks TICKER_PATTERN).
+TICKER_PATH: dict[str, Any] = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9.\\-]{0,9}$"}
+
 _ERRORS = {
     200: None,
     400: "invalid ticker or query",
@@ -235,6 +239,7 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         bp,
         "/options/<ticker>/analysis",
         "GET",
+        path_params={"ticker": TICKER_PATH},
         summary="Earnings volatility screen: IV30/RV30, term-structure slope, verdict",
         tags=["options"],
         query=AnalysisQuery,
@@ -253,6 +258,7 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         bp,
         "/options/<ticker>/calendar-spread",
         "GET",
+        path_params={"ticker": TICKER_PATH},
         summary="Earnings calendar-spread ticket (sell the event expiry, buy ~30 days later)",
         tags=["options"],
         query=SpreadQuery,
@@ -286,6 +292,7 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         bp,
         "/options/<ticker>/chain",
         "GET",
+        path_params={"ticker": TICKER_PATH},
         summary="Option chain of one expiry, and the listed expiries",
         tags=["options"],
         query=ChainQuery,
@@ -311,6 +318,7 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         bp,
         "/market/<ticker>/history",
         "GET",
+        path_params={"ticker": TICKER_PATH},
         summary="Daily bars (OHLCV) between two days, inclusive",
         tags=["market"],
         query=HistoryQuery,
@@ -356,6 +364,7 @@ def register(spec: ApiSpec, threads: int = 4) -> Blueprint:
         bp,
         "/earnings/<ticker>/history",
         "GET",
+        path_params={"ticker": TICKER_PATH},
         summary="Past earnings reactions (next-session moves), their summary, upcoming dates",
         tags=["earnings"],
         responses=_responses("Earnings history", EarningsHistoryOut),

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, json, request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tradestats.api.openapi import ApiSpec, ResponseSpec
+from tradestats.api.openapi import ApiSpec, ResponseSpec, link
 from tradestats.api.problems import ApiProblem
 from tradestats.api.settings import saved_thresholds
 from tradestats.jobs.market import ServiceMarketData
@@ -119,16 +119,31 @@ class ScanModel(BaseModel):
     last_event_id: int
 
 
+#: Event ids are 32-bit integers in the database; a larger one would overflow the driver.
+MAX_EVENT_ID = 2**31 - 1
+
+
 class EventsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     last_event_id: int | None = Field(
-        default=None, ge=0, description="resume after this event (the Last-Event-ID header wins)"
+        default=None,
+        ge=0,
+        le=MAX_EVENT_ID,
+        description="resume after this event (the Last-Event-ID header wins)",
     )
 
 
+# OpenAPI 3.1 (before 3.2's itemSchema): the schema of an event-stream describes one event.
 EVENTS_SCHEMA = {
-    "type": "string",
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "event": {"enum": ["progress", "result", "done", "error", "cancelled"]},
+        "data": {"type": "string", "contentMediaType": "application/json"},
+        "retry": {"type": "integer", "minimum": 0},
+    },
     "description": (
         "Server-Sent Events. Each event has `id:` (1, 2, 3, ... per scan), `event:` "
         "progress | result | done | error | cancelled and `data:` JSON; comment lines "
@@ -187,7 +202,7 @@ def _resume_after(query: EventsQuery) -> int:
     header = request.headers.get("Last-Event-ID")
     if header is not None and header.strip() != "":
         text = header.strip()
-        if not text.isdigit() or len(text) > 12:
+        if not text.isdigit() or len(text) > 12 or int(text) > MAX_EVENT_ID:
             raise ApiProblem(
                 400,
                 "Invalid request",
@@ -260,6 +275,11 @@ def register(spec: ApiSpec) -> Blueprint:
                 "Scan accepted (or, with Idempotent-Replayed: true, the scan this key started)",
                 model=ScanModel,
                 headers={"Location": {"schema": {"type": "string"}}},
+                links={
+                    "GetScan": link("scans_get_scan", job_id="$response.body#/id"),
+                    "ScanEvents": link("scans_scan_events", job_id="$response.body#/id"),
+                    "CancelScan": link("scans_cancel_scan", job_id="$response.body#/id"),
+                },
             )
         },
     )

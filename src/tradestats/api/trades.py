@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Blueprint, Response, current_app, json
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from tradestats.api.openapi import ApiSpec, ResponseSpec
+from tradestats.api.openapi import TIME_ZONE, ApiSpec, ResponseSpec, link
 from tradestats.api.problems import ApiProblem
 from tradestats.journal import rebuild
 from tradestats.journal.reports import ReportParams, journal_report
@@ -39,7 +39,7 @@ class Filters(BaseModel):
     tag: str | None = Field(default=None, max_length=50)
     start: date | None = None
     end: date | None = None
-    tz: str = Field(default="UTC", max_length=64)
+    tz: str = Field(default="UTC", max_length=64, json_schema_extra=TIME_ZONE)
 
     @field_validator("tz")
     @classmethod
@@ -100,7 +100,7 @@ class ExecutionsQuery(BaseModel):
 
     account: str | None = Field(default=None, max_length=100)
     symbol: str | None = Field(default=None, max_length=100)
-    import_id: int | None = Field(default=None, ge=1)
+    import_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=10_000_000)
@@ -280,7 +280,18 @@ def register(spec: ApiSpec) -> Blueprint:
         summary="Round trips, paginated, sorted and filtered",
         tags=["journal"],
         query=TradesQuery,
-        responses={200: ResponseSpec("A page of trades", model=TradePage)},
+        responses={
+            200: ResponseSpec(
+                "A page of trades",
+                model=TradePage,
+                links={
+                    "GetTrade": link("trades_get_trade", trade_id="$response.body#/items/0/id"),
+                    "PatchTrade": link(
+                        "trades_patch_trade", trade_id="$response.body#/items/0/id"
+                    ),
+                },
+            )
+        },
     )
     def list_trades(query: TradesQuery) -> Response:
         with services_of(current_app).engine.connect() as conn:
@@ -377,7 +388,17 @@ def register(spec: ApiSpec) -> Blueprint:
         "GET",
         summary="Accounts and their lot method",
         tags=["journal"],
-        responses={200: ResponseSpec("Accounts", schema={"type": "object"})},
+        responses={
+            200: ResponseSpec(
+                "Accounts",
+                schema={"type": "object"},
+                links={
+                    "PatchAccount": link(
+                        "trades_patch_account", name="$response.body#/items/0/name"
+                    )
+                },
+            )
+        },
     )
     def list_accounts() -> Response:
         with services_of(current_app).engine.connect() as conn:
