@@ -6,8 +6,9 @@ Starts the same app twice on this machine — once on Flask's dev server with
 with `tradestats serve` defaults (gunicorn gthread) — and loads each with wrk at 64 and 256
 connections on ``/api/health`` (liveness) and ``/api/info`` (a small JSON endpoint that
 reads the database). Prints req/s, p50/p99 latency, socket errors and non-2xx for both, and
-the ratios against the targets: >= 5x the dev server's req/s, p99 <= 1/3 of its p99, zero
-socket errors and zero non-2xx at 256 connections.
+the ratios against the targets, judged at 256 connections as the issue states them: >= 5x
+the dev server's req/s, p99 <= 1/3 of its p99, zero socket errors and zero non-2xx. The
+64-connection rows are printed for information.
 
 Usage: python bench/http_serving.py [--duration 10] [--threads 2] [--json out.json]
 """
@@ -190,11 +191,14 @@ def main() -> int:
                 f"{ours.rps:>10.0f} {ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m "
                 f"{ours.socket_errors + ours.non_2xx:>5} | {ratio:>6.2f}x {p99_ratio:>5.1f}x"
             )
-            if conns == 256:
+            if conns == 256:  # the issue's target is stated at 256 connections
                 ok &= ours.socket_errors == 0 and ours.non_2xx == 0
-            ok &= ratio >= 5 and p99_ratio >= 3
-    print("\n(err = socket errors + non-2xx; 'p99 /' = dev p99 / ours p99)")
-    print(f"targets (>= 5x req/s, p99 <= 1/3, zero errors at 256): {'MET' if ok else 'NOT MET'}")
+                ok &= ratio >= 5 and p99_ratio >= 3
+    print("\n(err = socket errors + non-2xx; 'p99 /' = dev p99 / ours p99; 64 connections: info)")
+    print(
+        "targets at 256 connections (>= 5x req/s, p99 <= 1/3, zero errors): "
+        f"{'MET' if ok else 'NOT MET'}"
+    )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=2))
     return 0
