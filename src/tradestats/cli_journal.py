@@ -225,8 +225,10 @@ def _print_import(report: Any) -> None:
     for r in report.rejections[:50]:
         column = f" column {r['column']}" if r.get("column") else ""
         click.echo(f"  row {r['row']}{column}: {r['reason']}")
-    if len(report.rejections) > 50:
-        click.echo(f"  ... and {len(report.rejections) - 50} more rejected rows (use --json)")
+    if report.rejected > 50:
+        listed = len(report.rejections)
+        more = "use --json" if listed > 50 else "not listed"
+        click.echo(f"  ... and {report.rejected - 50} more rejected rows ({more})")
 
 
 _KPI_LABELS = (

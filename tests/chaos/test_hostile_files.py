@@ -272,12 +272,6 @@ def test_large_file_of_one_repeated_line_has_bounded_memory(
     assert peak_max - base_rss < RSS_PER_UPLOAD_BYTE * len(data) // 1024, (peak_max, base_rss)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: every rejected row is kept (in memory, in the response and in the "
-    "stored import report); one bad line repeated over 4 MB -> ~150k rejections, a ~15 MB "
-    "response and ~55x the upload in RSS. Cap the listed rejections (count them all).",
-)
 def test_file_of_one_repeated_bad_line_has_bounded_memory_and_response(
     hostile_server: ServerProcess,
 ) -> None:

@@ -139,7 +139,8 @@ def import_file(
     source_file = open_source(source, file_name, settings)
     importer = get_preset(broker) if broker else detect_preset(source_file.sample())
     tally = ParseTally()
-    rejections: list[dict[str, Any]] = []
+    rejections: list[dict[str, Any]] = []  # the first MAX_LISTED_REJECTIONS of them
+    rejected = 0
     report = ImportReport(
         id=None,
         file_name=file_name,
@@ -192,17 +193,19 @@ def import_file(
                         writer.flush()
                         notify("store", tally.rows_read, 0)
                 else:
-                    rejections.append(_rejection_dict(item))
+                    rejected += 1
+                    if rejected <= MAX_LISTED_REJECTIONS:
+                        rejections.append(_rejection_dict(item))
             for writer in writers.values():
                 writer.flush()
             notify("store", tally.rows_read, tally.rows_read)
             report.rows_read = tally.rows_read
             report.rejections = rejections
-            report.rejected = len(rejections)
+            report.rejected = rejected
             report.skipped = dict(tally.skipped)
             if tally.rows_read == 0:
                 raise ImportFormatError("the file has no data rows")
-            if strict and rejections:
+            if strict and rejected:
                 raise _StrictRejected
             report.id = import_id
             report.imported = sum(w.inserted for w in writers.values())
@@ -217,7 +220,7 @@ def import_file(
                 rows_read=tally.rows_read,
                 imported=report.imported,
                 duplicates=report.duplicates,
-                rejected=len(rejections),
+                rejected=rejected,
                 report_json=json.dumps(details),
             )
             if report.imported:
@@ -244,6 +247,11 @@ def import_file(
         raise
     return report
 
+
+#: The report lists the first this many rejected rows (row, column, reason) and counts
+#: them all: one bad line repeated over a large file must not turn into a response and a
+#: stored report of hundreds of thousands of entries (the chaos suite's repeated-line file).
+MAX_LISTED_REJECTIONS = 1000
 
 #: At most this many just-stored fills are kept in memory for re-matching (about 0.6 KB
 #: each); past it they are dropped and re-matching reads everything back from the DB.
