@@ -59,6 +59,8 @@ ROOT = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 sys.path.insert(0, str(ROOT / "tests"))  # support.servers / support.browser
 
+from journal import log, percentile  # noqa: E402  (the journal bench's helpers)
+
 FULL_N = 1_000_000
 QUICK_N = 50_000
 TARGET_FIRST_PAINT_MS = 2000.0
@@ -200,18 +202,7 @@ class Results:
     table: list[Row] = field(default_factory=list)
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
 # --- pure helpers (tested in tests/unit/test_bench_frontend.py) ---------------------------
-
-
-def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (pct in 0..100) of a non-empty list."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * pct // 100))
-    return ordered[int(rank) - 1]
 
 
 def summarize(values: list[float]) -> dict[str, float]:

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,3 +54,39 @@ def database_url(request: pytest.FixtureRequest, data_dir: Path) -> str:
         return f"sqlite:///{data_dir / 'tradestats.db'}"
     url: str = request.getfixturevalue("pg_database")
     return url
+
+
+#: Tables emptied by `empty_journal`, children before parents.
+JOURNAL_TABLES = (
+    "trade_annotations",
+    "open_positions",
+    "realizations",
+    "round_trips",
+    "executions",
+    "imports",
+    "instruments",
+    "accounts",
+    "idempotency_keys",
+    "jobs",
+)
+
+
+@pytest.fixture
+def empty_journal(database_url: str, data_dir: Path) -> tuple[Any, Any]:
+    """Settings and a migrated engine for `database_url` with the journal tables emptied
+    (the PostgreSQL database is shared by the test session)."""
+    from sqlalchemy import text
+
+    from tradestats.config import Settings
+    from tradestats.store.engine import build_engine
+    from tradestats.store.migrate import upgrade
+
+    settings = Settings.load(
+        env={"TRADESTATS_DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
+    )
+    engine = build_engine(settings)
+    upgrade(engine)
+    with engine.begin() as conn:
+        for table in JOURNAL_TABLES:
+            conn.execute(text(f"DELETE FROM {table}"))
+    return settings, engine

@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from tradestats.app import create_app
 from tradestats.config import Settings
-from tradestats.store.engine import build_engine
-from tradestats.store.migrate import upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "brokers"
 TASTY = (
@@ -23,26 +21,8 @@ TASTY = (
 
 
 @pytest.fixture
-def client(database_url: str, data_dir: Path) -> FlaskClient:
-    settings = Settings.load(
-        env={"TRADESTATS_DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
-    )
-    engine = build_engine(settings)
-    upgrade(engine)
-    with engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in (
-            "trade_annotations",
-            "open_positions",
-            "realizations",
-            "round_trips",
-            "executions",
-            "imports",
-            "instruments",
-            "accounts",
-            "idempotency_keys",
-            "jobs",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))
+def client(empty_journal: tuple[Settings, Engine]) -> FlaskClient:
+    settings, engine = empty_journal
     return create_app(settings, engine=engine).test_client()
 
 

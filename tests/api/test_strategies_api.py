@@ -9,37 +9,18 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import Engine
 
 from tradestats.app import create_app
 from tradestats.config import Settings
-from tradestats.store.engine import build_engine
-from tradestats.store.migrate import upgrade
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "brokers"
 STATEMENT = FIXTURES / "thinkorswim" / "account_statement_spreads_written_for_tradestats.csv"
 
 
 @pytest.fixture
-def client(database_url: str, data_dir: Path) -> FlaskClient:
-    settings = Settings.load(
-        env={"TRADESTATS_DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
-    )
-    engine = build_engine(settings)
-    upgrade(engine)
-    with engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in (
-            "trade_annotations",
-            "open_positions",
-            "realizations",
-            "round_trips",
-            "executions",
-            "imports",
-            "instruments",
-            "accounts",
-            "idempotency_keys",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))
+def client(empty_journal: tuple[Settings, Engine]) -> FlaskClient:
+    settings, engine = empty_journal
     client = create_app(settings, engine=engine).test_client()
     data: dict[str, Any] = {
         "file": (io.BytesIO(STATEMENT.read_bytes()), STATEMENT.name),

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
 from tradestats.app import create_app
 from tradestats.config import Settings
@@ -30,8 +30,6 @@ from tradestats.journal.model import AssetClass, Instrument, OptionRight, RoundT
 from tradestats.journal.strategies import Leg, StrategyPosition, classify, group_legs
 from tradestats.journal.strategy_reports import PositionFilter, strategy_statistics
 from tradestats.store import strategy_queries
-from tradestats.store.engine import build_engine
-from tradestats.store.migrate import upgrade
 
 T0 = datetime(2024, 3, 1, 14, 30, tzinfo=UTC)
 EXPIRIES = (date(2024, 3, 15), date(2024, 4, 19))
@@ -193,25 +191,8 @@ STATEMENT = FIXTURES / "thinkorswim" / "account_statement_spreads_written_for_tr
 
 
 @pytest.fixture
-def engine(database_url: str, data_dir: Path) -> Engine:
-    settings = Settings.load(
-        env={"TRADESTATS_DATA_DIR": str(data_dir), "DATABASE_URL": database_url}
-    )
-    engine = build_engine(settings)
-    upgrade(engine)
-    with engine.begin() as conn:  # the PostgreSQL database is shared by the session
-        for table in (
-            "trade_annotations",
-            "open_positions",
-            "realizations",
-            "round_trips",
-            "executions",
-            "imports",
-            "instruments",
-            "accounts",
-            "idempotency_keys",
-        ):
-            conn.execute(text(f"DELETE FROM {table}"))
+def engine(empty_journal: tuple[Settings, Engine]) -> Engine:
+    settings, engine = empty_journal
     client = create_app(settings, engine=engine).test_client()
     data: dict[str, Any] = {
         "file": (io.BytesIO(STATEMENT.read_bytes()), STATEMENT.name),
