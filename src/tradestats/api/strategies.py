@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, json
 from pydantic import BaseModel, Field
 
 from tradestats.api.openapi import ApiSpec, ResponseSpec
-from tradestats.api.trades import Filters
+from tradestats.api.trades import Filters, Paging
 from tradestats.journal.strategies import DEFAULT_WINDOW_SECONDS, Leg, StrategyKind
 from tradestats.journal.strategies import StrategyPosition as Position
 from tradestats.journal.strategy_reports import (
@@ -49,13 +49,10 @@ class StrategyFilters(Filters):
         )
 
 
-class StrategiesQuery(StrategyFilters):
+class StrategiesQuery(Paging, StrategyFilters):
     sort: Literal["exit_time", "entry_time", "net_pnl", "holding_seconds", "underlying"] = (
         "exit_time"
     )
-    order: Literal["asc", "desc"] = "desc"
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 class StrategyStatsQuery(StrategyFilters):

@@ -80,13 +80,20 @@ class Filters(BaseModel):
         )
 
 
-class TradesQuery(Filters):
-    sort: Literal["exit_time", "entry_time", "net_pnl", "holding_seconds", "symbol", "quantity"] = (
-        "exit_time"
-    )
+class Paging(BaseModel):
+    """Order and page of a listing (every paged journal endpoint)."""
+
+    model_config = ConfigDict(extra="forbid")
+
     order: Literal["asc", "desc"] = "desc"
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=10_000_000)
+
+
+class TradesQuery(Paging, Filters):
+    sort: Literal["exit_time", "entry_time", "net_pnl", "holding_seconds", "symbol", "quantity"] = (
+        "exit_time"
+    )
 
 
 class StatsQuery(Filters):
@@ -95,15 +102,10 @@ class StatsQuery(Filters):
     annualization: int = Field(default=252, ge=1, le=366)
 
 
-class ExecutionsQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ExecutionsQuery(Paging):
     account: str | None = Field(default=None, max_length=100)
     symbol: str | None = Field(default=None, max_length=100)
     import_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
-    order: Literal["asc", "desc"] = "desc"
-    limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 class AccountQuery(BaseModel):
