@@ -10,7 +10,12 @@ the ratios against the targets, judged at 256 connections as the issue states th
 the dev server's req/s, p99 <= 1/3 of its p99, zero socket errors and zero non-2xx. The
 64-connection rows are printed for information.
 
-Usage: python bench/http_serving.py [--duration 10] [--threads 2] [--json out.json]
+Both servers are measured in alternation over ``--rounds`` rounds (a fresh process each
+round) and each figure is the median of its rounds, with the spread of req/s printed
+beside it: on this 2-core machine the dev server's req/s alone varied by 25% between
+single runs, which decided the ratio more than any change to the server did.
+
+Usage: python bench/http_serving.py [--duration 10] [--rounds 3] [--threads 1] [--json out.json]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +54,7 @@ class Run:
     socket_errors: int
     non_2xx: int
     requests: int
+    round: int = 0
 
 
 def free_port() -> int:
@@ -136,11 +143,42 @@ def wrk(url: str, connections: int, duration: int, threads: int) -> dict[str, fl
     }
 
 
+@dataclass
+class Summary:
+    """Medians over the rounds of one (server, endpoint, connections); errors summed."""
+
+    rps: float
+    rps_min: float
+    rps_max: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def summarize(rounds: list[Run]) -> Summary:
+    rps = [r.rps for r in rounds]
+    return Summary(
+        rps=statistics.median(rps),
+        rps_min=min(rps),
+        rps_max=max(rps),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        errors=sum(r.socket_errors + r.non_2xx for r in rounds),
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="wrk threads (1 leaves the cores to the servers under test)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="wrk threads (1 leaves the cores to the servers under test)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds per server; figures are medians"
+    )
     parser.add_argument("--json", type=Path, help="write the results here")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -150,24 +188,30 @@ def main() -> int:
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="tradestats-bench-") as tmp:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
-        for kind in ("dev", "tradestats"):
-            data_dir = Path(tmp) / kind
-            data_dir.mkdir()
-            proc, url = start(kind, data_dir, LOG_DIR / f"{kind}.log")
-            try:
-                for endpoint in ENDPOINTS:
-                    wrk(url + endpoint, 16, 2, args.threads)  # warm-up
-                    for conns in CONNECTIONS:
-                        figures = wrk(url + endpoint, conns, args.duration, args.threads)
-                        runs.append(Run(kind, endpoint, conns, **figures))  # type: ignore[arg-type]
-                        time.sleep(1)
-            finally:
-                stop(proc)
+        for round_no in range(1, args.rounds + 1):
+            for kind in ("dev", "tradestats"):
+                data_dir = Path(tmp) / f"{kind}-{round_no}"
+                data_dir.mkdir()
+                proc, url = start(kind, data_dir, LOG_DIR / f"{kind}.log")
+                try:
+                    for endpoint in ENDPOINTS:
+                        wrk(url + endpoint, 16, 2, args.threads)  # warm-up
+                        for conns in CONNECTIONS:
+                            figures = wrk(url + endpoint, conns, args.duration, args.threads)
+                            runs.append(
+                                Run(kind, endpoint, conns, **figures, round=round_no)  # type: ignore[arg-type]
+                            )
+                            time.sleep(1)
+                finally:
+                    stop(proc)
 
-    print(f"\nwrk -t{args.threads} -d{args.duration}s, {os.cpu_count()} CPUs, same machine\n")
+    print(
+        f"\nwrk -t{args.threads} -d{args.duration}s, {os.cpu_count()} CPUs, same machine; "
+        f"medians of {args.rounds} alternating rounds (req/s range in brackets)\n"
+    )
     header = (
-        f"{'endpoint':<12} {'conns':>5} | {'dev req/s':>9} {'p50':>8} {'p99':>8} "
-        f"{'err':>5} | {'ours req/s':>10} {'p50':>8} {'p99':>8} {'err':>5} | "
+        f"{'endpoint':<12} {'conns':>5} | {'dev req/s':>19} {'p50':>8} {'p99':>8} "
+        f"{'err':>5} | {'ours req/s':>19} {'p50':>8} {'p99':>8} {'err':>5} | "
         f"{'req/s x':>7} {'p99 /':>6}"
     )
     print(header)
@@ -175,24 +219,32 @@ def main() -> int:
     ok = True
     for endpoint in ENDPOINTS:
         for conns in CONNECTIONS:
-            dev = next(
-                r for r in runs if (r.server, r.endpoint, r.connections) == ("dev", endpoint, conns)
+            dev = summarize(
+                [
+                    r
+                    for r in runs
+                    if (r.server, r.endpoint, r.connections) == ("dev", endpoint, conns)
+                ]
             )
-            ours = next(
-                r
-                for r in runs
-                if (r.server, r.endpoint, r.connections) == ("tradestats", endpoint, conns)
+            ours = summarize(
+                [
+                    r
+                    for r in runs
+                    if (r.server, r.endpoint, r.connections) == ("tradestats", endpoint, conns)
+                ]
             )
             ratio = ours.rps / dev.rps if dev.rps else float("inf")
             p99_ratio = dev.p99_ms / ours.p99_ms if ours.p99_ms else float("inf")
             print(
-                f"{endpoint:<12} {conns:>5} | {dev.rps:>9.0f} {dev.p50_ms:>7.1f}m "
-                f"{dev.p99_ms:>7.1f}m {dev.socket_errors + dev.non_2xx:>5} | "
-                f"{ours.rps:>10.0f} {ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m "
-                f"{ours.socket_errors + ours.non_2xx:>5} | {ratio:>6.2f}x {p99_ratio:>5.1f}x"
+                f"{endpoint:<12} {conns:>5} | "
+                f"{dev.rps:>6.0f} [{dev.rps_min:>5.0f}-{dev.rps_max:<5.0f}] "
+                f"{dev.p50_ms:>7.1f}m {dev.p99_ms:>7.1f}m {dev.errors:>5} | "
+                f"{ours.rps:>6.0f} [{ours.rps_min:>5.0f}-{ours.rps_max:<5.0f}] "
+                f"{ours.p50_ms:>7.1f}m {ours.p99_ms:>7.1f}m {ours.errors:>5} | "
+                f"{ratio:>6.2f}x {p99_ratio:>5.1f}x"
             )
             if conns == 256:  # the issue's target is stated at 256 connections
-                ok &= ours.socket_errors == 0 and ours.non_2xx == 0
+                ok &= ours.errors == 0
                 ok &= ratio >= 5 and p99_ratio >= 3
     print("\n(err = socket errors + non-2xx; 'p99 /' = dev p99 / ours p99; 64 connections: info)")
     print(

@@ -109,6 +109,14 @@ def serve(settings: Settings, *, dev: bool = False, debugger: bool = False) -> i
 # --- Flask dev server -------------------------------------------------------------------
 
 
+def _start_pool_gauge_sampler() -> None:
+    # Imported here: this module must not pull in prometheus_client before the master
+    # has set PROMETHEUS_MULTIPROC_DIR (see tests/unit/test_import_order.py).
+    from tradestats.store.engine import start_pool_gauge_sampler
+
+    start_pool_gauge_sampler()
+
+
 def _serve_dev(settings: Settings, *, debugger: bool) -> int:
     if not is_loopback(settings.host):
         raise ConfigError(
@@ -120,6 +128,7 @@ def _serve_dev(settings: Settings, *, debugger: bool) -> int:
     migrate(settings)
     warm_caches(settings)
     app = create_app(settings)
+    _start_pool_gauge_sampler()
     log.info(
         "starting Flask dev server", extra={"bind": bind_address(settings.host, settings.port)}
     )
@@ -162,6 +171,8 @@ def _serve_gunicorn(settings: Settings) -> int:
         from tradestats import gunicorn_tuning
 
         gunicorn_tuning.apply()
+        gunicorn_tuning.close_listeners_when_stopping(worker)
+        _start_pool_gauge_sampler()
 
     def child_exit(_server: Any, worker: Any) -> None:
         from tradestats.telemetry.metrics import mark_process_dead
@@ -266,6 +277,7 @@ def _serve_waitress(settings: Settings) -> int:
     migrate(settings)
     warm_caches(settings)
     counted = InFlightCounter(create_app(settings))
+    _start_pool_gauge_sampler()
     server = create_server(
         counted,
         host=settings.host,

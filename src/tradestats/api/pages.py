@@ -19,6 +19,7 @@ from tradestats.api.security import (
     token_matches,
 )
 from tradestats.services import services_of
+from tradestats.store.engine import sample_pool_gauges
 from tradestats.telemetry.metrics import render_metrics
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
@@ -125,6 +126,7 @@ def logout() -> Response:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    sample_pool_gauges()  # this process's pools as of now; the others' as of <= 1 s ago
     body, content_type = render_metrics()
     resp = Response(body, content_type=content_type)
     resp.headers["Cache-Control"] = "no-store"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -93,26 +94,75 @@ def _sqlite_on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEn
 
 def _instrument_pool(engine: Engine, size: int) -> None:
     metrics.DB_POOL_SIZE.set(size)
-    # Overflow rarely changes: write the gauge (a locked write to a shared file in
-    # multiprocess mode) only when it does, not on every checkout and checkin.
-    last_overflow = [0]
 
-    def record_overflow() -> None:
-        value = max(0, _overflow(engine))
-        if value != last_overflow[0]:
-            last_overflow[0] = value
-            metrics.DB_POOL_OVERFLOW.set(value)
 
-    def on_checkout(*_args: Any) -> None:
-        metrics.DB_POOL_CHECKED_OUT.inc()
-        record_overflow()
+class PoolGaugeSampler:
+    """Keeps the checked-out and overflow gauges in step with this process's pools.
 
-    def on_checkin(*_args: Any) -> None:
-        metrics.DB_POOL_CHECKED_OUT.dec()
-        record_overflow()
+    The gauges are sampled (every `interval` seconds by a daemon thread, and right before
+    each /metrics scrape of this process) rather than moved by checkout/checkin events:
+    with event listeners every pooled request paid two listener calls and two locked
+    writes to the multiprocess metrics files, ~20 us of a ~200 us ``/api/info`` (measured
+    in-process, min of 12 batches). A gauge is read at scrape time anyway; a value at
+    most one interval old is what a scrape of the other workers sees.
 
-    event.listen(engine, "checkout", on_checkout)
-    event.listen(engine, "checkin", on_checkin)
+    The thread is started explicitly by the serving process (a gunicorn worker after
+    fork, the waitress or dev server), never in a process that forks afterwards (the
+    gunicorn master, RQ workers): a thread holding the metrics lock across ``fork()``
+    would leave the child's copy locked forever.
+    """
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self._pid = 0
+        self._lock = threading.Lock()
+        self._last: tuple[int, int] = (-1, -1)
+
+    def start(self) -> None:
+        """Start the sampling thread of this process (once)."""
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            self._pid = os.getpid()
+            self._last = (-1, -1)
+            threading.Thread(target=self._run, name="pool-gauges", daemon=True).start()
+
+    def _run(self) -> None:
+        pid = os.getpid()
+        while self._pid == pid:
+            self.sample()
+            time.sleep(self.interval)
+
+    def sample(self) -> tuple[int, int]:
+        """Set the gauges from the pools now; returns (checked out, overflow)."""
+        checked_out = overflow = 0
+        for engine in list(_ENGINES):
+            checked_out += _checked_out(engine)
+            overflow += max(0, _overflow(engine))
+        value = (checked_out, overflow)
+        if value != self._last:  # each set is a locked write in multiprocess mode
+            self._last = value
+            metrics.DB_POOL_CHECKED_OUT.set(checked_out)
+            metrics.DB_POOL_OVERFLOW.set(overflow)
+        return value
+
+
+_POOL_SAMPLER = PoolGaugeSampler()
+
+
+def start_pool_gauge_sampler() -> None:
+    """Sample the pool gauges every second in this (serving, non-forking) process."""
+    _POOL_SAMPLER.start()
+
+
+def sample_pool_gauges() -> tuple[int, int]:
+    """Refresh the pool gauges of this process (called before rendering /metrics)."""
+    return _POOL_SAMPLER.sample()
+
+
+def _checked_out(engine: Engine) -> int:
+    checked_out = getattr(engine.pool, "checkedout", None)
+    return int(checked_out()) if callable(checked_out) else 0
 
 
 def _overflow(engine: Engine) -> int:
