@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from flask import Flask, Response, json, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("tradestats.api")
+
+#: Seconds a client is told to wait when the database is unreachable: a restarting
+#: PostgreSQL is usually back within a few seconds, and the pool reconnects on its own.
+DATABASE_RETRY_AFTER = 2
 
 
 class ApiProblem(Exception):
@@ -83,12 +89,52 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:
+        if database_unavailable(exc):
+            log.warning(
+                "database unavailable",
+                extra={"route": _route(), "error": f"{type(exc).__name__}: {_first_line(exc)}"},
+            )
+            return problem_response(
+                503,
+                "Database unavailable",
+                "The database cannot be reached right now; retry shortly.",
+                headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
+            )
         log.exception("unhandled error", extra={"route": _route()})
         return problem_response(
             500,
             "Internal Server Error",
             "The server failed to handle this request; it has been logged with its request id.",
         )
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means "the database is unreachable right now" (503, retry later)
+    rather than a fault of this request or of our code (500).
+
+    That is: no pooled connection within ``pool_timeout``; a connection the pool found
+    broken (``connection_invalidated``); or a PostgreSQL driver ``OperationalError`` /
+    ``InterfaceError`` (refused connection, server shutting down or starting up, too many
+    connections, lost connection), wrapped by SQLAlchemy or raw (``raw_connection()``
+    callers). SQLite's OperationalErrors ("no such table", a locked file) stay 500s.
+    """
+    if isinstance(exc, sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, sa_exc.DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        exc = exc.orig if exc.orig is not None else exc
+    # Only a process that talks to PostgreSQL has imported the driver (an import costs
+    # ~0.2 s, not worth paying on SQLite deployments just to answer "no").
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(
+        exc, psycopg.OperationalError | psycopg.InterfaceError
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else ""
 
 
 def _route() -> str:
