@@ -8,13 +8,15 @@
   ``tradestats-scans`` queue, for ``tradestats worker`` processes on any host.
 
 Killed workers. RQ keeps a running job in the queue's StartedJobRegistry with a heartbeat
-that expires about 60 s + ``job_monitoring_interval`` after the worker's last beat. When a
-worker dies (SIGKILL, OOM, host loss), the next registry clean-up by any other worker
-(every ``maintenance_interval``; ``tradestats worker`` uses 30 s) finds the expired entry
-and, because every scan job is enqueued with ``Retry(max=SCAN_RETRIES)``, puts it back on
-the queue. The retried run resumes: ``run_scan`` skips the tickers already recorded and
-the store refuses a second record of a ticker, so nothing is lost or counted twice. A job
-that exceeds ``SCAN_JOB_TIMEOUT`` is stopped by RQ; the scan is then marked failed.
+that expires ``HEARTBEAT_GRACE`` s after the next beat was due (``tradestats worker``: 5 s
+beats + 25 s; see ``tradestats.jobs.worker``). When a worker dies (SIGKILL, OOM, host
+loss), the next registry clean-up by any other worker (every 10 s, idle or busy) finds the
+expired entry and, because every scan job is enqueued with ``Retry(max=SCAN_RETRIES)``,
+puts it back on the queue: 25-40 s after the death. (A work horse that dies alone is
+seen by its worker, which requeues the job at once.) The retried run resumes:
+``run_scan`` skips the tickers already recorded and the store refuses a second record of
+a ticker, so nothing is lost or counted twice. A job that exceeds ``SCAN_JOB_TIMEOUT`` is
+stopped by RQ; the scan is then marked failed.
 """
 
 from __future__ import annotations

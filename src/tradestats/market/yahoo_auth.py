@@ -26,7 +26,9 @@ from collections.abc import Callable
 import requests
 
 from tradestats.market.errors import MarketDataError, UpstreamUnavailable
+from tradestats.resilience.breaker_store import BreakerState
 from tradestats.resilience.deadline import Deadline
+from tradestats.resilience.errors import CircuitOpen
 from tradestats.resilience.http import UpstreamClient
 from tradestats.resilience.retry import parse_retry_after
 
@@ -168,6 +170,13 @@ class YahooSession:
 
     def _handshake(self) -> str:
         deadline = self._current_deadline()
+        breaker = self.client.breaker
+        if breaker is not None:
+            # The cookie GET bypasses the client's breaker: while the upstream's breaker is
+            # open (maybe opened by another process, shared through Redis) send nothing.
+            snapshot = breaker.snapshot()
+            if snapshot.state is BreakerState.OPEN:
+                raise CircuitOpen(breaker.name, snapshot.retry_after)
         self._fetch_cookie(deadline)
         try:
             text = self.client.get_text(self.crumb_path, deadline=deadline)

@@ -195,3 +195,38 @@ def test_chart_needs_no_crumb(upstream: FakeUpstream, clock: FakeClock) -> None:
     assert bars
     assert upstream.count("cookie") == 0 and upstream.count("crumb") == 0
     assert all("crumb" not in r.params for r in upstream.records())
+
+
+def test_no_handshake_while_the_breaker_is_open(upstream: FakeUpstream, clock: FakeClock) -> None:
+    """A breaker opened by another process (same store: Redis in production) stops the
+    cookie GET too, which does not go through the client's pipeline."""
+    from tradestats.resilience.breaker import CircuitBreaker
+    from tradestats.resilience.breaker_store import InProcessBreakerStore
+    from tradestats.resilience.errors import CircuitOpen
+
+    shared = InProcessBreakerStore()
+
+    def breaker() -> CircuitBreaker:
+        return CircuitBreaker(
+            "yahoo", minimum_calls=1, open_duration=15.0, clock=clock, store=shared
+        )
+
+    breaker().allow().failure()  # the other process's failure opens the shared breaker
+    c = UpstreamClient(
+        "yahoo",
+        upstream.url,
+        retry=RetryPolicy(max_attempts=1, base=0.01, cap=0.01),
+        breaker=breaker(),
+        clock=clock,
+        connect_timeout=1.0,
+        read_timeout=2.0,
+    )
+    auth = YahooSession(c, upstream.cookie_url)
+    with pytest.raises(CircuitOpen) as info:
+        market_of(auth).quote("AAPL")
+    assert info.value.retry_after is not None and info.value.retry_after > 1
+    assert upstream.count() == 0
+
+    clock.advance(16)  # half-open: the handshake and a probe may go out
+    assert market_of(auth).quote("AAPL").price > 0
+    assert upstream.count("cookie") == 1 and upstream.count("crumb") == 1
