@@ -62,6 +62,7 @@ JOURNAL_TABLES = (
     "open_positions",
     "realizations",
     "round_trips",
+    "corporate_actions",
     "executions",
     "imports",
     "instruments",

@@ -163,7 +163,7 @@ def register(
         """Print or write the statistics report of the journal (same numbers as the API)."""
         from zoneinfo import ZoneInfo
 
-        from tradestats.journal.reports import ReportParams, journal_report
+        from tradestats.journal.reports import MixedCurrencies, ReportParams, journal_report
 
         try:
             ZoneInfo(tz)
@@ -185,6 +185,9 @@ def register(
         )
         try:
             report = journal_report(engine, params)
+        except MixedCurrencies as exc:  # accounts in different base currencies
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
         finally:
             engine.dispose()
         if fmt == "json":

@@ -158,7 +158,9 @@ FIELDS: tuple[Field, ...] = (
         "timeout",
         "TRADESTATS_TIMEOUT",
         "int",
-        "Seconds a worker may spend on one request before it is restarted; must exceed "
+        "Seconds a worker may go without a heartbeat (its main loop stuck, e.g. a "
+        "request holding the GIL) before it is killed and replaced; a request that is "
+        "merely slow does not stop the heartbeat of a threaded worker. Must exceed "
         "--request-deadline.",
         minimum=1,
         maximum=3600,

@@ -10,6 +10,9 @@ same ``sendall`` as its headers. Anything else (streams, chunked, HEAD, partial 
 takes gunicorn's own path. Applied in each worker after fork (`apply`), never in the
 master; `apply` leaves gunicorn untouched when its internals are not the ones this was
 written against.
+
+Also here, for the same reason of living on gunicorn's internals:
+`close_listeners_when_stopping` (a draining worker stops holding the listening socket).
 """
 
 from __future__ import annotations
@@ -72,4 +75,34 @@ def apply() -> bool:
     util.http_date = cached_http_date
     if not hasattr(response.write, "__wrapped__"):
         response.write = coalescing_write(response.write)
+    return True
+
+
+def close_listeners_when_stopping(worker: Any) -> bool:
+    """Make a stopping worker close its copy of the listening sockets as soon as it stops
+    accepting, instead of at the end of its drain.
+
+    The kernel completes connections into the listen backlog for as long as any process
+    holds the socket open. gunicorn's master closes its copy on SIGTERM, but a ``gthread``
+    worker keeps its own until the drain is over: a client connecting meanwhile waits
+    out the whole drain (up to --graceful-timeout) and is then reset. Closed at once,
+    the socket refuses new connections while in-flight requests finish, so clients and
+    load balancers retry elsewhere straight away. Only a worker that is itself stopping
+    (``alive`` false: SIGTERM, SIGINT, --max-requests) closes its copy; the master and
+    the other workers keep theirs, so a recycled or reloaded worker takes nothing away
+    from the rest. False (nothing changed) if the worker lacks what this relies on."""
+    original = getattr(worker, "set_accept_enabled", None)
+    if original is None or not hasattr(worker, "sockets") or not hasattr(worker, "alive"):
+        return False
+
+    def set_accept_enabled(enabled: bool) -> None:
+        original(enabled)  # unregisters the sockets from the poller first
+        if not enabled and not worker.alive:
+            for listener in worker.sockets:
+                try:
+                    listener.close()
+                except OSError:  # pragma: no cover - already closed
+                    pass
+
+    worker.set_accept_enabled = set_accept_enabled
     return True

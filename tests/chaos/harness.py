@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from support.servers import ServerProcess
 
 CSV_HEADER = "datetime,symbol,side,quantity,price,fees,account,execution id"
 
@@ -310,3 +315,177 @@ def peak_rss_kb(pids: list[int]) -> dict[int, int]:
 
 def current_rss_kb(pids: list[int]) -> dict[int, int]:
     return {pid: _status_kb(pid, "VmRSS") for pid in pids if os.path.exists(f"/proc/{pid}")}
+
+
+# -- server faults: a killable server, the fault switch, who serves a connection -----
+
+
+class GroupServer(ServerProcess):
+    """A `tradestats serve` in its own session, so that `kill_group` can SIGKILL the
+    arbiter and every worker at once (a power cut, an OOM kill of the whole cgroup)."""
+
+    def start(self, wait: bool = True, timeout: float = 60.0) -> GroupServer:
+        self._log_file = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tradestats.cli", "serve", *self.args],
+            env=self.env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def kill_group(self) -> None:
+        """SIGKILL the whole process group and reap the arbiter."""
+        assert self.proc is not None
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(30)
+        if self._log_file is not None:
+            self._log_file.close()
+            self._log_file = None
+
+    def stop(self) -> int | None:
+        code = super().stop()
+        if self.proc is not None:  # no worker may outlive the test
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        return code
+
+
+def set_faults(base_url: str, **rules: Any) -> dict[str, Any]:
+    """Start a fault experiment (api/faults.py); returns the state (counters zeroed)."""
+    resp = requests.post(base_url + "/api/_test/faults", json=rules, timeout=10)
+    resp.raise_for_status()
+    state: dict[str, Any] = resp.json()
+    return state
+
+
+def fault_state(base_url: str) -> dict[str, Any]:
+    resp = requests.get(base_url + "/api/_test/faults", timeout=10)
+    resp.raise_for_status()
+    state: dict[str, Any] = resp.json()
+    return state
+
+
+def clear_faults(base_url: str) -> None:
+    requests.delete(base_url + "/api/_test/faults", timeout=10).raise_for_status()
+
+
+def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05) -> float:
+    """Poll `predicate()` until true; returns the monotonic time it became true."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return time.monotonic()
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def wait_matched(base_url: str, count: int, timeout: float = 30.0) -> float:
+    """Wait until `count` requests have reached the fault middleware (they are then
+    provably inside the server, held by the rule's latency); returns when."""
+    return wait_until(
+        lambda: int(fault_state(base_url)["counters"]["matched"]) >= count,
+        timeout,
+        f"{count} request(s) to reach the server's fault middleware",
+    )
+
+
+def worker_pids(arbiter_pid: int) -> list[int]:
+    """The gunicorn workers (direct children) of an arbiter."""
+    return _children(arbiter_pid)
+
+
+def _tcp_inode(server_port: int, client_port: int) -> int | None:
+    """Inode of the server side of the IPv4 connection 127.0.0.1:client -> :server."""
+    want_local = f"0100007F:{server_port:04X}"
+    want_remote = f"0100007F:{client_port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        cols = line.split()
+        if cols[1] == want_local and cols[2] == want_remote:
+            return int(cols[9])
+    return None
+
+
+def pid_serving(server_port: int, client_port: int, candidates: list[int]) -> int | None:
+    """Which of `candidates` holds the server side of the connection from `client_port`
+    (Linux /proc: the socket's inode among each process's file descriptors)."""
+    inode = _tcp_inode(server_port, client_port)
+    if inode is None:
+        return None
+    target = f"socket:[{inode}]"
+    for pid in candidates:
+        try:
+            fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(fd) == target:
+                    return pid
+            except OSError:
+                continue
+    return None
+
+
+class RawRequest:
+    """One HTTP/1.1 request on its own socket, sent now and read later: the test knows
+    the client port (to find the worker serving it) and sees exactly how it ended."""
+
+    def __init__(self, port: int, path: str, *, timeout: float = 60.0) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.client_port = int(self.sock.getsockname()[1])
+        self.sock.sendall(
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode()
+        )
+
+    def read_all(self) -> tuple[bytes, str]:
+        """(bytes received, how it ended: "eof", "reset" or "timeout")."""
+        chunks: list[bytes] = []
+        how = "eof"
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                chunks.append(data)
+        except ConnectionResetError:
+            how = "reset"
+        except TimeoutError:
+            how = "timeout"
+        finally:
+            self.sock.close()
+        return b"".join(chunks), how
+
+
+def padded_csv(tag: str, round_trips: int, min_bytes: int, **kwargs: Any) -> tuple[bytes, int]:
+    """`fills_csv` followed by blank lines (which importers skip) up to `min_bytes`: a
+    file above the server's background-import threshold that stays quick to import."""
+    data, rows = fills_csv(tag, round_trips, **kwargs)
+    return data + b"\n" * max(0, min_bytes - len(data)), rows
+
+
+def import_job(base_url: str, location: str) -> dict[str, Any]:
+    resp = requests.get(base_url + location, timeout=10)
+    resp.raise_for_status()
+    job: dict[str, Any] = resp.json()
+    return job
+
+
+def wait_job_done(base_url: str, location: str, timeout: float = 120.0) -> dict[str, Any]:
+    """Poll a background import until done/failed; returns the last job state."""
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = import_job(base_url, location)
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"background import {location} not finished in {timeout:g} s: {job}")

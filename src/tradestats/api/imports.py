@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +20,7 @@ from tradestats.api.problems import ApiProblem
 from tradestats.journal.importers import preset_names
 from tradestats.journal.importers.base import AmbiguousFormat, ImportFormatError, MissingColumnError
 from tradestats.journal.imports import (
+    CurrencyMixError,
     ImportNotFound,
     ImportReport,
     import_file,
@@ -54,6 +57,13 @@ class ImportReportModel(BaseModel):
     rejected: int
     rejections: list[Rejected]
     skipped: dict[str, int]
+    skipped_rows: dict[str, str] = Field(
+        default_factory=dict,
+        description="the rows counted in `skipped`, by kind, as ranges (\"3-5, 9\")",
+    )
+    corporate_actions: int = Field(
+        default=0, description="splits stored from this file (they adjust open lots)"
+    )
     accounts: list[str] = Field(
         default_factory=list, description="accounts the fills went to (a file may name several)"
     )
@@ -158,6 +168,18 @@ def _form_params() -> dict[str, Any]:
 
 
 def _format_problem(exc: ImportFormatError) -> ApiProblem:
+    if isinstance(exc, CurrencyMixError):
+        # the request is understood; its rows contradict the account's base currency
+        return ApiProblem(
+            400,
+            "Currencies cannot be combined",
+            str(exc),
+            errors=[
+                {"name": "row", "in": "file", "row": p["row"], "account": p["account"],
+                 "currency": p["currency"], "reason": p["reason"]}
+                for p in exc.problems
+            ],
+        )
     errors: list[dict[str, Any]] = [{"name": "file", "in": "body", "reason": str(exc)}]
     if isinstance(exc, MissingColumnError):
         errors = [{"name": exc.column, "in": "file", "reason": "required column missing"}]
@@ -299,6 +321,47 @@ def register(spec: ApiSpec) -> Blueprint:
     return bp
 
 
+def _process_start(pid: int) -> str | None:
+    """The start time of process `pid` (Linux: /proc/<pid>/stat field 22), or None."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _process_identity() -> dict[str, Any]:
+    """Who runs a background import: host, pid, and the pid's start time (so that a
+    reused pid is not taken for the process that died)."""
+    pid = os.getpid()
+    return {"host": socket.gethostname(), "pid": pid, "started": _process_start(pid)}
+
+
+def _owner_gone(owner_json: str | None) -> bool:
+    """True only when the job's owner is known to be dead: a process of this host whose
+    pid no longer exists or now belongs to a process started at another time. A job of
+    another host, or of an unknown owner, is left alone."""
+    try:
+        owner = json.loads(owner_json) if owner_json else None
+    except ValueError:
+        return False
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # the pid is now another user's process, not our server's
+        return True
+    started = owner.get("started")
+    now_started = _process_start(pid)
+    return started is not None and now_started is not None and now_started != started
+
+
 def _start_job(svc: Any, data: bytes, name: str, kwargs: dict[str, Any]) -> Response:
     """Run a large import in a background thread; progress lives in the jobs table so any
     server process can answer for it."""
@@ -306,10 +369,22 @@ def _start_job(svc: Any, data: bytes, name: str, kwargs: dict[str, Any]) -> Resp
     job_id = (
         hashlib.sha256(f"import-job|{key}".encode()).hexdigest()[:32] if key else uuid.uuid4().hex
     )
+    owner = json.dumps(_process_identity())
     with svc.engine.begin() as conn:
         existing = repo.get_job(conn, job_id)
         if existing is None:
-            repo.create_job(conn, job_id, "import", {"stage": "queued", "rows": 0})
+            queued = {"stage": "queued", "rows": 0}
+            if not repo.create_job_once(conn, job_id, "import", queued, params_json=owner):
+                # A concurrent request with the same Idempotency-Key created it first.
+                existing = repo.get_job(conn, job_id)
+        elif existing["status"] in ("queued", "running") and _owner_gone(
+            existing.get("params_json")
+        ):
+            # The process running it died (SIGKILL, OOM, power cut): its import rolled
+            # back (or, had it committed, the key now replays it). Run it again, once.
+            if repo.take_over_job(conn, job_id, existing.get("params_json"), owner):
+                log.warning("re-running an import whose process died", extra={"job": job_id})
+                existing = None
     if existing is not None:
         body = {k: existing[k] for k in ("id", "status", "progress", "result", "error")}
         return _json(body, 202, {"Location": f"/api/imports/jobs/{job_id}"})
@@ -351,7 +426,9 @@ def _start_job(svc: Any, data: bytes, name: str, kwargs: dict[str, Any]) -> Resp
         finally:
             _LOCAL_PROGRESS.pop(job_id, None)
 
-    threading.Thread(target=run, name=f"import-{job_id[:8]}", daemon=True).start()
+    # Not a daemon: a worker that is told to stop (SIGTERM, --max-requests) finishes the
+    # import before it exits; the master's --graceful-timeout still bounds the wait.
+    threading.Thread(target=run, name=f"import-{job_id[:8]}", daemon=False).start()
     body = {
         "id": job_id,
         "status": "queued",

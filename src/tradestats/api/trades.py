@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tradestats.api.openapi import TIME_ZONE, ApiSpec, ResponseSpec, link
 from tradestats.api.problems import ApiProblem
 from tradestats.journal import rebuild
-from tradestats.journal.reports import ReportParams, journal_report
+from tradestats.journal.reports import MixedCurrencies, ReportParams, journal_report
 from tradestats.services import services_of
 from tradestats.store import journal_queries as queries
 from tradestats.store import journal_repo as repo
@@ -159,9 +159,16 @@ class Trade(BaseModel):
     entryPrice: str
     exitPrice: str
     multiplier: str
-    grossPnl: float
+    grossPnl: float = Field(description="In `currency`, the instrument's currency")
     fees: float
     netPnl: float
+    currency: str = Field(description="The instrument's currency: prices and P&L above")
+    baseCurrency: str = Field(description="The account's base currency")
+    baseGrossPnl: float = Field(
+        description="Gross P&L in `baseCurrency`: each closing fill's P&L times its FX rate"
+    )
+    baseFees: float
+    baseNetPnl: float = Field(description="Net P&L in `baseCurrency` (what statistics add up)")
     holdingSeconds: float
     executions: int
     risk: float | None
@@ -182,6 +189,11 @@ class ExecutionOut(BaseModel):
     price: str
     fees: str
     currency: str
+    fxRate: str | None = Field(
+        default=None,
+        description="The export's rate from `currency` to the account's base currency "
+        "(null: not given; a fill in the base currency needs none)",
+    )
     broker: str
     brokerExecutionId: str | None
     orderId: str | None
@@ -208,6 +220,37 @@ class ExecutionPage(BaseModel):
 
 def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body), status=status, mimetype="application/json")
+
+
+#: What every statistics response says about its money (the rest is free-form).
+REPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "currency": {
+            "type": ["string", "null"],
+            "description": "The base currency of the report's account(s): every amount is "
+            "in it (null when there is no account)",
+        },
+        "basis": {"type": "string", "enum": ["net", "gross"]},
+    },
+    "required": ["currency", "basis"],
+}
+
+
+def _report(q: StatsQuery) -> dict[str, Any]:
+    """The journal report for `q`; a 400 problem when its accounts' currencies differ."""
+    try:
+        return journal_report(services_of(current_app).engine, _params(q))
+    except MixedCurrencies as exc:
+        raise ApiProblem(
+            400,
+            "Accounts in different currencies",
+            str(exc),
+            errors=[
+                {"name": "account", "in": "query", "reason": f"{name} has base currency {cur}"}
+                for name, cur in sorted(exc.currencies.items())
+            ],
+        ) from None
 
 
 def _params(q: StatsQuery) -> ReportParams:
@@ -258,6 +301,9 @@ CSV_COLUMNS = (
     "rMultiple",
     "tags",
     "notes",
+    "currency",
+    "baseCurrency",
+    "baseNetPnl",
 )
 _TEXT_COLUMNS = {
     "id",
@@ -268,6 +314,8 @@ _TEXT_COLUMNS = {
     "direction",
     "tags",
     "notes",
+    "currency",
+    "baseCurrency",
 }
 
 
@@ -436,7 +484,8 @@ def register(spec: ApiSpec) -> Blueprint:
             repo.bump_journal_version(conn)
         return _json({"name": name, "lotMethod": body.lot_method})
 
-    stats_responses = {200: ResponseSpec("Report", schema={"type": "object"})}
+    # (a 400 problem when the accounts' base currencies differ: the default response)
+    stats_responses = {200: ResponseSpec("Report", schema=REPORT_SCHEMA)}
 
     @spec.route(
         bp,
@@ -448,9 +497,12 @@ def register(spec: ApiSpec) -> Blueprint:
         responses=stats_responses,
     )
     def stats(query: StatsQuery) -> Response:
-        report = journal_report(services_of(current_app).engine, _params(query))
+        report = _report(query)
         return _json(
-            {k: report[k] for k in ("basis", "timezone", "kpis", "daily", "breakdowns", "version")}
+            {
+                k: report[k]
+                for k in ("basis", "currency", "timezone", "kpis", "daily", "breakdowns", "version")
+            }
         )
 
     @spec.route(
@@ -463,14 +515,19 @@ def register(spec: ApiSpec) -> Blueprint:
         responses=stats_responses,
     )
     def stats_equity(query: StatsQuery) -> Response:
-        report = journal_report(services_of(current_app).engine, _params(query))
+        report = _report(query)
         points = []
         peak = None
         for point in report["equity"]:
             peak = point["equity"] if peak is None else max(peak, point["equity"])
             points.append({**point, "drawdown": round(point["equity"] - peak, 2)})
         return _json(
-            {"basis": report["basis"], "startingCapital": float(query.capital), "points": points}
+            {
+                "basis": report["basis"],
+                "currency": report["currency"],
+                "startingCapital": float(query.capital),
+                "points": points,
+            }
         )
 
     @spec.route(
@@ -483,9 +540,14 @@ def register(spec: ApiSpec) -> Blueprint:
         responses=stats_responses,
     )
     def stats_calendar(query: StatsQuery) -> Response:
-        report = journal_report(services_of(current_app).engine, _params(query))
+        report = _report(query)
         return _json(
-            {"basis": report["basis"], "timezone": report["timezone"], "days": report["calendar"]}
+            {
+                "basis": report["basis"],
+                "currency": report["currency"],
+                "timezone": report["timezone"],
+                "days": report["calendar"],
+            }
         )
 
     @spec.route(

@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,9 @@ from tradestats.journal.importers import ImportSettings, detect_preset, get_pres
 from tradestats.journal.importers.base import BrokerImporter, ImportFormatError, ParseTally
 from tradestats.journal.importers.generic import GenericImporter
 from tradestats.journal.importers.reading import SourceFile
-from tradestats.journal.model import Execution, Instrument, Rejection
+from tradestats.journal.matching import SplitError
+from tradestats.journal.model import CorporateAction, Execution, Instrument, Rejection
+from tradestats.store import corporate_action_repo
 from tradestats.store import journal_repo as repo
 
 Progress = Callable[[str, int, int], None]
@@ -68,6 +71,10 @@ class ImportReport:
     rejected: int
     rejections: list[dict[str, Any]] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    #: the rows behind `skipped`, by kind, as ranges ("3-5, 9"; see `row_ranges`)
+    skipped_rows: dict[str, str] = field(default_factory=dict)
+    #: splits stored from this file (new ones; the matcher applies them to open lots)
+    corporate_actions: int = 0
     #: the accounts the fills went to (a multi-account export names its own)
     accounts: list[str] = field(default_factory=list)
     strict: bool = False
@@ -104,6 +111,25 @@ def fingerprint(execution: Execution, occurrence: int, instrument_key: str | Non
 
 def _rejection_dict(r: Rejection) -> dict[str, Any]:
     return {"row": r.row, "column": r.column, "reason": r.reason}
+
+
+class CurrencyMixError(ImportFormatError):
+    """The file's fills cannot all be expressed in their account's base currency: rows
+    in another currency without an FX rate, a rate on a base-currency row that is not 1
+    (the export's rates are to another currency), or a base currency the file states
+    that differs from the account's. Nothing is stored. `problems` lists the first
+    `MAX_LISTED_REJECTIONS` offending rows (``row``, ``account``, ``currency``,
+    ``reason``); `total` counts them all."""
+
+    def __init__(self, message: str, problems: list[dict[str, Any]], total: int) -> None:
+        self.problems = problems
+        self.total = total
+        shown = "; ".join(
+            f"row {p['row']} ({p['currency']})" if p.get("row") is not None else p["reason"]
+            for p in problems[:20]
+        )
+        more = f"; and {total - 20} more" if total > 20 else ""
+        super().__init__(f"{message}: {shown}{more}" if shown else message)
 
 
 class _StrictRejected(Exception):
@@ -203,15 +229,26 @@ def import_file(
             report.rejections = rejections
             report.rejected = rejected
             report.skipped = dict(tally.skipped)
+            report.skipped_rows = {k: row_ranges(v) for k, v in tally.skipped_rows.items()}
             if tally.rows_read == 0:
                 raise ImportFormatError("the file has no data rows")
             if strict and rejected:
                 raise _StrictRejected
+            for writer in writers.values():
+                writer.currencies.settle(conn, writer.account, tally.base_currencies, import_id)
             report.id = import_id
             report.imported = sum(w.inserted for w in writers.values())
             report.duplicates = sum(w.attempted for w in writers.values()) - report.imported
             report.accounts = sorted(name for name, w in writers.items() if w.attempted)
-            details: dict[str, Any] = {"rejections": rejections, "skipped": report.skipped}
+            split_ids = _store_corporate_actions(conn, tally, account, acct, import_id)
+            report.corporate_actions = sum(len(ids) for _, ids in split_ids.values())
+            details: dict[str, Any] = {
+                "rejections": rejections,
+                "skipped": report.skipped,
+                "skipped_rows": report.skipped_rows,
+            }
+            if report.corporate_actions:
+                details["corporate_actions"] = report.corporate_actions
             if report.accounts != [account]:
                 details["accounts"] = report.accounts
             repo.finish_import(
@@ -223,13 +260,22 @@ def import_file(
                 rejected=rejected,
                 report_json=json.dumps(details),
             )
-            if report.imported:
+            if report.imported or report.corporate_actions:
                 notify("match", 0, 1)
-                for writer in writers.values():
-                    if writer.inserted:
-                        rebuild.rebuild(
-                            conn, writer.account, writer.touched, fresh=writer.fresh_fills()
-                        )
+                try:
+                    for name, writer in writers.items():
+                        _, split_touched = split_ids.pop(name, (writer.account, []))
+                        if writer.inserted or split_touched:
+                            rebuild.rebuild(
+                                conn,
+                                writer.account,
+                                writer.touched | set(split_touched),
+                                fresh=writer.fresh_fills(),
+                            )
+                    for split_acct, split_touched in split_ids.values():
+                        rebuild.rebuild(conn, split_acct, set(split_touched))
+                except SplitError as exc:
+                    raise SplitConflict(str(exc)) from None
                 repo.bump_journal_version(conn)
                 notify("match", 1, 1)
             stored = repo.get_import(conn, import_id)
@@ -253,9 +299,164 @@ def import_file(
 #: stored report of hundreds of thousands of entries (the chaos suite's repeated-line file).
 MAX_LISTED_REJECTIONS = 1000
 
+class _Currencies:
+    """The currencies and FX rates of one account's fills in a file, and the check that
+    they can all be expressed in the account's base currency (see `settle`).
+
+    Kept per currency: which kinds of rate its rows have (0: none, 1: exactly 1, 2:
+    another). Until a chunk with any rate arrives, no row is looked at: the currencies
+    are those of the instruments met (the writer's new instruments per chunk), all
+    without rates. The offending rows themselves are listed from what the import
+    stored (`settle`), only when there are some.
+    """
+
+    def __init__(self, established: bool) -> None:
+        #: whether the account had executions before this import (its base is fixed)
+        self.established = established
+        self.seen: set[str] = set()
+        self.kinds: dict[str, set[int]] | None = None  # set once a rate is met
+
+    def add(self, fills: list[Execution], new_currencies: set[str]) -> None:
+        """Account for a chunk; `new_currencies` are those of its instruments that the
+        writer meets for the first time."""
+        kinds = self.kinds
+        if kinds is None:
+            if not any(map(_FX_RATE, fills)):
+                self.seen |= new_currencies
+                return
+            kinds = self.kinds = {c: {0} for c in self.seen}  # rows so far: no rate
+        self.seen |= new_currencies
+        one = _ONE
+        for e in fills:
+            rate = e.fx_rate
+            kind = 0 if rate is None else 1 if rate == one else 2
+            found = kinds.get(e.instrument.currency)
+            if found is None:
+                kinds[e.instrument.currency] = {kind}
+            else:
+                found.add(kind)
+
+    def settle(
+        self,
+        conn: Connection,
+        account: repo.AccountRow,
+        declared: dict[str, str],
+        import_id: int,
+    ) -> str:
+        """Decide the account's base currency, store it when it changes, and raise
+        `CurrencyMixError` when a fill stored by import `import_id` cannot be converted
+        to it. Returns the base.
+
+        The base currency: an account with executions before this import keeps its own
+        (a different base the file states is an error: its rates are to that other
+        currency); a new (empty) account takes the base the file states for it, else
+        the one currency of all its fills when they have one, else keeps its default.
+        Then every fill in another currency needs an FX rate, and a fill in the base
+        currency may carry none or a rate of 1.
+        """
+        if not self.seen:
+            return account.base_currency
+        stated = declared.get(account.name) or declared.get("")
+        base = account.base_currency
+        if self.established:
+            if stated and stated != base:
+                raise CurrencyMixError(
+                    f"account {account.name!r} has base currency {base}, the file states "
+                    f"{stated}: its FX rates are to {stated}; import it into another account",
+                    [{"row": None, "account": account.name, "currency": stated,
+                      "reason": f"base currency {stated} is not the account's {base}"}],
+                    1,
+                )
+        elif stated:
+            base = stated
+        elif len(self.seen) == 1:
+            base = next(iter(self.seen))
+        kinds = self.kinds if self.kinds is not None else {c: {0} for c in self.seen}
+        unrated = sorted(c for c, k in kinds.items() if c != base and 0 in k)
+        base_rated = 2 in kinds.get(base, ())
+        if unrated or base_rated:
+            total, problems = repo.unconvertible_rows(
+                conn, import_id, account.id, base, unrated, base_rated, MAX_LISTED_REJECTIONS
+            )
+            if total:
+                raise CurrencyMixError(
+                    f"account {account.name!r} (base currency {base}): {total} row(s) cannot "
+                    "be converted to the base currency; nothing was imported (export with "
+                    "per-trade FX rates, e.g. an IBKR Flex query with fxRateToBase, or import the "
+                    "rows of each currency into an account of their own)",
+                    [
+                        {"row": row, "account": account.name, "currency": currency,
+                         "reason": _unconvertible_reason(currency, base, rate)}
+                        for row, currency, rate in problems
+                    ],
+                    total,
+                )
+        if base != account.base_currency:
+            repo.set_base_currency(conn, account.id, base)
+        return base
+
+
+def _unconvertible_reason(currency: str, base: str, rate: Decimal | None) -> str:
+    if rate is None:
+        return f"in {currency}, not the base currency {base}, and no FX rate"
+    return (
+        f"in the base currency {base} with FX rate {rate}, not 1: the export's rates "
+        "are to another base currency"
+    )
+
+
+_ONE = Decimal(1)
+_FX_RATE = attrgetter("fx_rate")
+
 #: At most this many just-stored fills are kept in memory for re-matching (about 0.6 KB
 #: each); past it they are dropped and re-matching reads everything back from the DB.
 KEEP_FOR_REMATCH = 1_500_000
+
+
+def row_ranges(rows: list[int], limit: int = 1000) -> str:
+    """Row numbers as sorted ranges, ``"3-5, 9, 12"``; past `limit` ranges the rest is
+    counted (``"..., and 120 more rows"``), so a huge file's report stays small."""
+    ordered = sorted(set(rows))
+    parts: list[str] = []
+    i = 0
+    while i < len(ordered) and len(parts) < limit:
+        j = i
+        while j + 1 < len(ordered) and ordered[j + 1] == ordered[j] + 1:
+            j += 1
+        parts.append(str(ordered[i]) if i == j else f"{ordered[i]}-{ordered[j]}")
+        i = j + 1
+    if i < len(ordered):
+        parts.append(f"and {len(ordered) - i} more rows")
+    return ", ".join(parts)
+
+
+class SplitConflict(ImportFormatError):
+    """A split in the file does not fit the position it meets (e.g. removes more shares
+    than are held); nothing is stored. The message names the instrument and the row."""
+
+
+def _store_corporate_actions(
+    conn: Connection,
+    tally: ParseTally,
+    default_name: str,
+    default_account: repo.AccountRow,
+    import_id: int,
+) -> dict[str, tuple[repo.AccountRow, list[int]]]:
+    """Store the file's splits; per account name, the account and the instrument ids of
+    the ones newly stored, one per split (a re-imported file stores none)."""
+    by_account: dict[str, list[CorporateAction]] = {}
+    for action in tally.corporate_actions:
+        by_account.setdefault(action.account, []).append(action)
+    stored: dict[str, tuple[repo.AccountRow, list[int]]] = {}
+    for name, actions in by_account.items():
+        acct = default_account if name == default_name else repo.get_or_create_account(conn, name)
+        ids = repo.instrument_ids(conn, (a.instrument for a in actions))
+        new = corporate_action_repo.insert_corporate_actions(
+            conn, account_id=acct.id, import_id=import_id, actions=actions, instrument_ids=ids
+        )
+        if new:
+            stored[name] = (acct, new)
+    return stored
 
 
 def _parsed(
@@ -311,6 +512,7 @@ class _ExecutionWriter:
 
     def __init__(self, conn: Connection, account: repo.AccountRow, import_id: int) -> None:
         self.conn = conn
+        self.currencies = _Currencies(repo.has_executions(conn, account.id))
         self.account = account
         self.account_id = account.id
         self.account_name = account.name
@@ -365,6 +567,7 @@ class _ExecutionWriter:
             keys.append(hit[1] if hit is not None else self._key(e.instrument))
         ids = self.instrument_ids
         unknown = {k: e.instrument for k, e in zip(keys, self.buffer, strict=True) if k not in ids}
+        self.currencies.add(self.buffer, {i.currency for i in unknown.values()})
         if unknown:
             found, created = repo.resolve_instruments(self.conn, unknown.values())
             ids.update(found)
@@ -487,6 +690,8 @@ class _ExecutionWriter:
                         e.broker_execution_id,
                         e.order_id,
                         e.row,
+                        None,
+                        e.fx_rate,
                     )
                 kept = fresh.get(instrument_id)
                 if kept is None:
@@ -552,6 +757,8 @@ def report_from_row(row: dict[str, Any], account: str | None = None) -> ImportRe
         rejected=row["rejected"],
         rejections=details.get("rejections", []),
         skipped=details.get("skipped", {}),
+        skipped_rows=details.get("skipped_rows", {}),
+        corporate_actions=details.get("corporate_actions", 0),
         strict=bool(row["strict"]),
         created_at=_iso(row["created_at"]),
     )

@@ -18,20 +18,45 @@ sum of the fee shares of all its fills, and `net = gross - fees`.
 Everything is `Decimal`. Pro-rata shares are rounded to 1e-12 and the remainder stays
 with the lot (or the other part of a split fill), so realizations sum exactly to the
 round trips' totals and round-trip fees sum exactly to the fills' fees.
+
+**Currencies**: all of the above is in the instrument's currency. A realization is
+converted to the account's base currency with the FX rate of its closing fill
+(``Execution.fx_rate``; None = the fill is in the base currency, rate 1)::
+
+    base_gross = round(gross * rate, 1e-12)     base_fees = round(fees * rate, 1e-12)
+
+and a round trip's base figures are the exact sums of its realizations' (so daily P&L
+and trade totals agree in the base currency too): a round trip closed by one fill is its
+own-currency P&L times that fill's rate. Opening fills' rates are not used. IBKR does
+the same: ``fifoPnlRealized`` is in the trade's currency, and its base-currency realized
+P&L is each closing trade's figure times that trade's ``fxRateToBase``.
+
+**Splits** (`CorporateAction`) are applied in time order with the fills: at its time a
+split scales the open position of its (account, instrument): every lot's quantity x
+ratio, per-unit price / ratio, cost basis and fees unchanged, and the round trip's
+quantities (closed so far, maximum size) are restated in post-split units, so its
+entry/exit prices are split-adjusted and its gross P&L is unchanged cash. A split at the
+same timestamp as a fill applies before it (a date-only export dates the split on its
+ex-date, when fills are already in new units). A split of a flat position does nothing.
+A ratio that does not divide a lot exactly leaves quantities rounded to 1e-12, the
+rounding on the last lot so the lots still sum to the position; per-unit prices then
+carry Decimal's 28 digits, and realizations may differ from the round trip's exact
+total by far less than a cent.
 """
 
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from operator import attrgetter
 from typing import Literal
 
-from tradestats.journal.model import Execution, Instrument, RoundTrip, Side
+from tradestats.journal.model import CorporateAction, Execution, Instrument, RoundTrip, Side
 
 __all__ = [
     "Lot",
@@ -39,8 +64,10 @@ __all__ = [
     "MatchResult",
     "OpenPosition",
     "Realization",
+    "SplitError",
     "group_multi_leg",
     "match_round_trips",
+    "to_base",
 ]
 
 MatchMethod = Literal["fifo", "lifo", "average"]
@@ -49,6 +76,11 @@ _ZERO = Decimal(0)
 # Pro-rata shares (fee splits, average-cost basis) are rounded to 1e-12 money units, so
 # a share and its remainder always add back up exactly: totals reconcile to the digit.
 _SPLIT = Decimal("1e-12")
+
+
+class SplitError(ValueError):
+    """A split cannot apply to the position it meets (it would leave none, or a lot of
+    no quantity). The message names the instrument and the source row."""
 
 
 @dataclass(slots=True)
@@ -67,10 +99,28 @@ class Realization:
     gross_pnl: Decimal
     fees: Decimal
     round_trip: RoundTrip
+    #: the closing fill's FX rate to the base currency (None: in the base currency)
+    fx_rate: Decimal | None = None
 
     @property
     def net_pnl(self) -> Decimal:
         return self.gross_pnl - self.fees
+
+    @property
+    def base_gross_pnl(self) -> Decimal:
+        """`gross_pnl` in the account's base currency (see the module doc)."""
+        return to_base(self.gross_pnl, self.fx_rate)
+
+    @property
+    def base_fees(self) -> Decimal:
+        """`fees` in the account's base currency (see the module doc)."""
+        return to_base(self.fees, self.fx_rate)
+
+
+def to_base(amount: Decimal, rate: Decimal | None) -> Decimal:
+    """`amount` converted with `rate` to the base currency: ``round(amount * rate,
+    1e-12)``; `amount` itself when `rate` is None (already in the base currency)."""
+    return amount if rate is None else (amount * rate).quantize(_SPLIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,24 +248,31 @@ def _close_lots(
             return cost + remaining * price, fees + share
 
 
-def match_round_trips(executions: Iterable[Execution], method: MatchMethod = "fifo") -> MatchResult:
+def match_round_trips(
+    executions: Iterable[Execution],
+    method: MatchMethod = "fifo",
+    corporate_actions: Iterable[CorporateAction] = (),
+) -> MatchResult:
     """Match fills into round trips, realizations and open positions.
 
     Fills are sorted stably by timestamp (ties keep input order), then processed per
     (account, instrument.key). For a long round trip, realized gross P&L of closing
     quantity q at price p against entry cost C (sum of lot price * qty consumed) is
-    ``(p * q - C) * multiplier``; for a short it is the negative. Raises ValueError for a
-    non-positive quantity or an unknown method.
+    ``(p * q - C) * multiplier``; for a short it is the negative. `corporate_actions`
+    (splits) are applied in time order with the fills (see the module doc). Raises
+    ValueError for a non-positive quantity, an unknown method, or a split that would
+    leave a position of zero or of the other sign.
     """
     if method not in _METHODS:
         raise ValueError(f"unknown matching method {method!r}; use fifo, lifo or average")
     ordered = sorted(executions, key=attrgetter("timestamp"))
+    actions = sorted(corporate_actions, key=attrgetter("timestamp"))
     # The loop allocates many long-lived, acyclic objects; generational GC passes over
     # them would only cost time (about a third of the run on 1M fills).
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _match_sorted(ordered, method)
+        return _match_sorted(ordered, method, actions)
     finally:
         if gc_was_enabled:
             _make_old()
@@ -238,7 +295,9 @@ def _make_old() -> None:
         gc.unfreeze()
 
 
-def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:
+def _match_sorted(
+    ordered: list[Execution], method: str, actions: list[CorporateAction] | None = None
+) -> MatchResult:
     # One flat loop: opening, scaling in, closing and finishing a round trip are inlined,
     # since per-fill calls and book attribute round trips were most of the run time. The
     # Decimal operations are the same, in the same order, as in the formulas above, so
@@ -258,8 +317,11 @@ def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:
     buy = Side.BUY
     zero = _ZERO
     split = _SPLIT
+    converted = False  # whether any closing fill has an FX rate
+    # Without splits the loop reads the list itself: no per-fill cost for the feature.
+    source = _with_splits(ordered, actions, books, average) if actions else ordered
 
-    for ex in ordered:
+    for ex in source:
         qty = ex.quantity
         if qty <= zero:
             where = f" (row {ex.row})" if ex.row is not None else ""
@@ -325,9 +387,12 @@ def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:
             fees = book.fees + close_fee
             book.fills.append(ex)
             rt: RoundTrip = book.round_trip  # type: ignore[assignment]  # set while not flat
+            rate = ex.fx_rate
+            if rate is not None:
+                converted = True
             add_realization(
                 new_realization(
-                    time, account, instrument, close_qty, gross, close_fee + open_fees, rt
+                    time, account, instrument, close_qty, gross, close_fee + open_fees, rt, rate
                 )
             )
             if qty < size:
@@ -385,7 +450,106 @@ def _match_sorted(ordered: list[Execution], method: str) -> MatchResult:
         )
 
     open_positions = [_open_position(b, average) for b in books.values() if b.direction]
+    if converted:
+        _convert_to_base(realizations)
     return MatchResult(round_trips, open_positions, realizations)
+
+
+def _convert_to_base(realizations: list[Realization]) -> None:
+    """Set the base-currency P&L of every round trip closed (in part) by a fill with an
+    FX rate: the sums of its realizations' base figures (see the module doc)."""
+    totals: dict[int, tuple[RoundTrip, Decimal, Decimal]] = {}
+    converted: set[int] = set()
+    for r in realizations:
+        rt = r.round_trip
+        key = id(rt)
+        if r.fx_rate is not None:
+            converted.add(key)
+        found = totals.get(key)
+        if found is None:
+            totals[key] = (rt, r.base_gross_pnl, r.base_fees)
+        else:
+            totals[key] = (rt, found[1] + r.base_gross_pnl, found[2] + r.base_fees)
+    for key in converted:
+        rt, gross, fees = totals[key]
+        rt.base_gross_pnl = gross
+        rt.base_fees = fees
+
+
+def _with_splits(
+    ordered: list[Execution],
+    actions: list[CorporateAction],
+    books: dict[tuple[str, str], _Book],
+    average: bool,
+) -> Iterator[Execution]:
+    """`ordered`, applying each split to `books` before the first fill at or after it.
+
+    The fills between two splits are handed on in one ``yield from`` of a slice, so
+    the per-fill cost is the generator's hand-off only.
+    """
+    start = 0
+    timestamp = attrgetter("timestamp")
+    for action in actions:
+        end = bisect_left(ordered, action.timestamp, lo=start, key=timestamp)
+        if end > start:
+            yield from ordered[start:end]
+        _apply_split(books, action, average)
+        start = end
+    yield from ordered[start:] if start else ordered
+
+
+def _apply_split(
+    books: dict[tuple[str, str], _Book], action: CorporateAction, average: bool
+) -> None:
+    book = books.get((action.account, action.instrument.key))
+    if book is None or not book.direction:
+        return  # nothing open: a split changes no realized figure
+    size = book.size
+    if action.quantity_delta is not None:
+        new_signed = size * book.direction + action.quantity_delta
+        new_size = new_signed * book.direction
+        if new_size <= 0:
+            where = f" (row {action.row})" if action.row is not None else ""
+            raise SplitError(
+                f"split of {action.instrument.symbol} by {action.quantity_delta} would "
+                f"turn the open position of {size * book.direction} into {new_signed}{where}"
+            )
+        old_units = size
+        new_units = new_size
+    else:
+        assert action.new_units is not None and action.old_units is not None
+        new_units, old_units = action.new_units, action.old_units
+        new_size = _scaled(size, new_units, old_units)
+    lots = book.lots
+    if average:
+        _, cost, fees, time = lots[0]
+        lots[0] = (new_size, cost, fees, time)
+    else:
+        scaled = []
+        left = new_size
+        last = len(lots) - 1
+        for n, (qty, price, fees, time) in enumerate(lots):
+            new_qty = left if n == last else _scaled(qty, new_units, old_units)
+            left -= new_qty
+            if new_qty <= 0:
+                raise SplitError(
+                    f"split of {action.instrument.symbol} {new_units} for {old_units} leaves "
+                    f"a lot of {qty} with no quantity"
+                )
+            # the lot's cost (qty * price) is kept: the price takes the inverse ratio
+            scaled.append((new_qty, qty * price / new_qty, fees, time))
+        lots.clear()
+        lots.extend(scaled)
+    book.size = new_size
+    book.max_size = _scaled(book.max_size, new_units, old_units)
+    book.close_qty = _scaled(book.close_qty, new_units, old_units)
+
+
+def _scaled(qty: Decimal, new_units: Decimal, old_units: Decimal) -> Decimal:
+    value = qty * new_units / old_units
+    if value.as_tuple().exponent < -12:  # type: ignore[operator]  # finite here
+        value = value.quantize(_SPLIT)
+    return value
 
 
 def _open_position(book: _Book, average: bool) -> OpenPosition:

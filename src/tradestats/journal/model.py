@@ -63,6 +63,11 @@ class Execution:
     `fees` is the total of commissions and fees for this fill as a positive cost (a
     rebate is negative). `timestamp` is timezone-aware UTC. `row` is the 1-based row
     (or record) number in the source file, for reports.
+
+    Price and fees are in ``instrument.currency``. `fx_rate` is the export's rate from
+    that currency to the account's base currency (IBKR ``fxRateToBase``: base units per
+    unit of the fill's currency), or None when the export gives none; a fill in the base
+    currency needs none (its rate is 1).
     """
 
     account: str
@@ -77,10 +82,56 @@ class Execution:
     order_id: str | None = None
     row: int | None = None
     raw: dict[str, str] | None = field(default=None, compare=False, hash=False)
+    fx_rate: Decimal | None = None
 
     @property
     def signed_quantity(self) -> Decimal:
         return self.quantity if self.side is Side.BUY else -self.quantity
+
+
+@dataclass(frozen=True, slots=True)
+class CorporateAction:
+    """A split (forward or reverse) of `instrument` in `account`, effective at `timestamp`.
+
+    The ratio is `new_units` for `old_units` (2-for-1: 2 and 1; 1-for-10: 1 and 10).
+    Brokers that report only the change of the position (Schwab's "Stock Split" row: +9
+    shares on 1 held for a 10-for-1 split) give `quantity_delta` instead, the signed
+    change of the position; the ratio is then (held + delta) / held at the split time,
+    worked out by the matcher from the position it holds. Exactly one of the two forms is
+    set. Matching scales the open lots of the position: quantity x ratio, per-unit price
+    / ratio, cost basis and fees unchanged. `kind` is ``"split"`` (the only kind so far).
+    """
+
+    account: str
+    instrument: Instrument
+    timestamp: datetime
+    new_units: Decimal | None = None
+    old_units: Decimal | None = None
+    quantity_delta: Decimal | None = None
+    kind: str = "split"
+    broker: str = "generic"
+    row: int | None = None
+    description: str = ""
+    raw: dict[str, str] | None = field(default=None, compare=False, hash=False)
+
+    def __post_init__(self) -> None:
+        by_ratio = self.new_units is not None and self.old_units is not None
+        by_delta = self.quantity_delta is not None
+        if by_ratio == by_delta or (self.new_units is None) != (self.old_units is None):
+            raise ValueError(
+                "a corporate action needs either new_units and old_units or quantity_delta"
+            )
+        if by_ratio and not (
+            self.new_units is not None
+            and self.old_units is not None
+            and self.new_units > 0
+            and self.old_units > 0
+        ):
+            raise ValueError(
+                f"split ratio must be positive, got {self.new_units} for {self.old_units}"
+            )
+        if by_delta and self.quantity_delta == 0:
+            raise ValueError("split quantity change must not be zero")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +152,12 @@ class RoundTrip:
     of the fee shares of every fill (pro rata to the quantity each contributed);
     `net_pnl = gross_pnl - fees`. `direction` is "long" or "short" (sign of the opening
     fill). `holding_seconds` is exit_time - entry_time in seconds.
+
+    Money is in ``instrument.currency``. When closing fills carry an FX rate,
+    `base_gross_pnl` and `base_fees` are the same figures in the account's base currency:
+    the sum over the round trip's realizations of each one's P&L times the rate of its
+    closing fill (see `tradestats.journal.matching`); None means no conversion (the
+    instrument is in the base currency), and `base_net_pnl` is then `net_pnl`.
     """
 
     account: str
@@ -118,6 +175,15 @@ class RoundTrip:
     risk: Decimal | None = None
     tags: list[str] = field(default_factory=list)
     notes: str = ""
+    base_gross_pnl: Decimal | None = None
+    base_fees: Decimal | None = None
+
+    @property
+    def base_net_pnl(self) -> Decimal:
+        """Net P&L in the account's base currency."""
+        if self.base_gross_pnl is None or self.base_fees is None:
+            return self.net_pnl
+        return self.base_gross_pnl - self.base_fees
 
     @property
     def is_open(self) -> bool:

@@ -1,10 +1,10 @@
 """Recompute derived rows (round trips, realizations, open positions) from executions.
 
 Round trips are derived data: after an import or an undo, the affected (account,
-instrument) pairs are re-matched from all their stored executions, inside the same
-transaction. A round trip's id is a hash of (account, instrument, fingerprint of its
-opening fill), so it is stable across recomputations and user annotations (tags, notes,
-risk), stored apart by that id, survive re-imports.
+instrument) pairs are re-matched from all their stored executions and corporate actions
+(splits), inside the same transaction. A round trip's id is a hash of (account,
+instrument, fingerprint of its opening fill), so it is stable across recomputations and
+user annotations (tags, notes, risk), stored apart by that id, survive re-imports.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 
 from tradestats.journal.matching import MatchMethod, match_round_trips
 from tradestats.journal.model import Execution, Instrument, RoundTrip
+from tradestats.store import corporate_action_repo
 from tradestats.store import journal_repo as repo
 
 
@@ -103,7 +104,10 @@ def _rebuild_part(
         del stored
     meta = {id(e): (ident, fp) for ident, fp, e in fills}
     method: MatchMethod = account.lot_method  # type: ignore[assignment]
-    result = match_round_trips([e for _, _, e in fills], method)
+    # Splits are stored per (account, instrument): re-matching applies them again, so a
+    # lot-method change or an undo gives what the import gave.
+    actions = corporate_action_repo.load_corporate_actions(conn, account, ids, instruments_by_id)
+    result = match_round_trips([e for _, _, e in fills], method, actions)
     del fills
 
     ids_by_trip: dict[int, str] = {}
@@ -140,7 +144,10 @@ def _rebuild_part(
                 "gross_pnl": rt.gross_pnl,
                 "fees": rt.fees,
                 "net_pnl": rt.net_pnl,
-                "net_pnl_sort": float(rt.net_pnl),
+                "net_pnl_sort": float(rt.base_net_pnl),  # sorts across currencies
+                "base_gross_pnl": rt.base_gross_pnl,
+                "base_fees": rt.base_fees,
+                "base_net_pnl": None if rt.base_gross_pnl is None else rt.base_net_pnl,
                 "holding_seconds": rt.holding_seconds or 0.0,
                 "executions_count": len(rt.executions),
                 "execution_ids": _json_ints(_unique([meta[id(e)][0] for e in rt.executions])),
@@ -155,6 +162,7 @@ def _rebuild_part(
             "quantity": r.quantity,
             "gross_pnl": r.gross_pnl,
             "fees": r.fees,
+            "fx_rate": r.fx_rate,
         }
         for r in result.realizations
     ]

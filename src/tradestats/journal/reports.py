@@ -5,6 +5,11 @@ definition of each metric in `tradestats.stats`. A report is cached in-process k
 the journal's data version (bumped by every import, undo, annotation or lot-method
 change) and the request's parameters, so repeated dashboard reads do not recompute
 statistics over hundreds of thousands of trades; any write invalidates every entry.
+
+Money is in the base currency of the account(s), named by the report's ``currency``
+(see `journal_queries.load_for_stats`). A report over all accounts whose trades are in
+accounts of different base currencies is refused (`MixedCurrencies`): adding EUR and USD
+would be a silent mix; choose an account.
 """
 
 from __future__ import annotations
@@ -24,6 +29,19 @@ from tradestats.journal.single_flight import SingleFlight as _SingleFlight
 from tradestats.stats.breakdowns import TradeFilter
 from tradestats.stats.report import full_report
 from tradestats.store import journal_queries, journal_repo
+
+
+class MixedCurrencies(ValueError):
+    """The report's accounts have different base currencies (`currencies`: account ->
+    base currency, the accounts with trades)."""
+
+    def __init__(self, currencies: dict[str, str]) -> None:
+        self.currencies = currencies
+        listed = ", ".join(f"{name} ({cur})" for name, cur in sorted(currencies.items()))
+        super().__init__(
+            f"the accounts have different base currencies: {listed}; their P&L cannot be "
+            "added up; choose one account"
+        )
 
 
 @dataclass(frozen=True)
@@ -96,11 +114,16 @@ def _compute(engine: Engine, version: str, params: ReportParams) -> dict[str, An
         loaded = _CACHE.loaded((version, params.account))
         if loaded is None:
             with engine.connect() as conn:
-                loaded = journal_queries.load_for_stats(conn, params.account)
+                trips, realized = journal_queries.load_for_stats(conn, params.account)
+                bases = {a.name: a.base_currency for a in journal_repo.list_accounts(conn)}
+            loaded = (trips, realized, _currencies(bases, params.account, trips, realized))
             _CACHE.put_loaded((version, params.account), loaded)
         return loaded
 
-    trips, realized = _FLIGHTS.do(("load", version, params.account), load)
+    trips, realized, currencies = _FLIGHTS.do(("load", version, params.account), load)
+    if len(set(currencies.values())) > 1:
+        raise MixedCurrencies(currencies)
+    currency = next(iter(currencies.values()), None)
     tz = ZoneInfo(params.tz)
     trade_filter = TradeFilter(
         account=params.account,
@@ -121,9 +144,24 @@ def _compute(engine: Engine, version: str, params: ReportParams) -> dict[str, An
         basis=params.basis,  # type: ignore[arg-type]
         annualization=params.annualization,
     )
+    report["currency"] = currency
     report["version"] = version
     _CACHE.put((version, params), report)
     return report
+
+
+def _currencies(
+    bases: dict[str, str], account: str | None, trips: list[Any], realized: list[Any]
+) -> dict[str, str]:
+    """The base currency of each account the report covers: `account`'s, or, over all
+    accounts, those of the accounts with round trips or realizations (only looked up
+    when the accounts do not all share one base currency)."""
+    if account is not None:
+        return {account: bases[account]} if account in bases else {}
+    if len(set(bases.values())) <= 1:
+        return bases
+    used = {t.account for t in trips} | {r.account for r in realized}
+    return {name: bases[name] for name in used if name in bases}
 
 
 def warm_cache(engine: Engine) -> dict[str, Any]:

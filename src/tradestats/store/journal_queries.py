@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from tradestats.journal.matching import Realization
+from tradestats.journal.matching import Realization, to_base
 from tradestats.journal.model import RoundTrip
 from tradestats.store.journal_repo import _aware, journal_version, load_instruments
 from tradestats.store.tables import (
@@ -77,10 +77,12 @@ def _trips_select(q: TradeQuery) -> Select[Any]:
         select(
             round_trips,
             accounts.c.name.label("account"),
+            accounts.c.base_currency,
             instruments.c.symbol,
             instruments.c.underlying,
             instruments.c.asset_class,
             instruments.c.multiplier,
+            instruments.c.currency,
             trade_annotations.c.tags,
             trade_annotations.c.notes,
             trade_annotations.c.risk,
@@ -94,8 +96,12 @@ def _trips_select(q: TradeQuery) -> Select[Any]:
 
 
 def trade_dict(row: Any) -> dict[str, Any]:
+    """A round trip for the API: prices and P&L in the instrument's `currency`, and the
+    P&L in the account's `baseCurrency` (the same figures when no conversion applies)."""
     risk = row["risk"]
     net = row["net_pnl"]
+    base_gross = row["base_gross_pnl"]
+    converted = base_gross is not None
     return {
         "id": row["id"],
         "account": row["account"],
@@ -112,6 +118,11 @@ def trade_dict(row: Any) -> dict[str, Any]:
         "grossPnl": float(row["gross_pnl"]),
         "fees": float(row["fees"]),
         "netPnl": float(net),
+        "currency": row["currency"],
+        "baseCurrency": row["base_currency"],
+        "baseGrossPnl": float(base_gross if converted else row["gross_pnl"]),
+        "baseFees": float(row["base_fees"] if converted else row["fees"]),
+        "baseNetPnl": float(row["base_net_pnl"] if converted else net),
         "holdingSeconds": row["holding_seconds"],
         "executions": row["executions_count"],
         "risk": float(risk) if risk is not None else None,
@@ -270,6 +281,7 @@ def execution_dict(row: Any) -> dict[str, Any]:
         "price": str(row["price"]),
         "fees": str(row["fees"]),
         "currency": row["currency"],
+        "fxRate": None if row["fx_rate"] is None else str(row["fx_rate"]),
         "broker": row["broker"],
         "brokerExecutionId": row["broker_execution_id"],
         "orderId": row["order_id"],
@@ -313,6 +325,7 @@ def list_positions(conn: Connection, account: str | None) -> list[dict[str, Any]
             instruments.c.underlying,
             instruments.c.asset_class,
             instruments.c.multiplier,
+            instruments.c.currency,
         )
         .join(accounts, accounts.c.id == open_positions.c.account_id)
         .join(instruments, instruments.c.id == open_positions.c.instrument_id)
@@ -334,6 +347,7 @@ def list_positions(conn: Connection, account: str | None) -> list[dict[str, Any]
                 "averagePrice": str(r["average_price"]),
                 "costBasis": float(r["cost_basis"] * r["multiplier"]),
                 "multiplier": str(r["multiplier"]),
+                "currency": r["currency"],  # of the prices, cost basis and fees
                 "openFees": float(r["fees"]),
                 "openedAt": _aware(r["opened_at"]).isoformat(),
                 "tradeId": r["round_trip_id"],
@@ -345,7 +359,10 @@ def list_positions(conn: Connection, account: str | None) -> list[dict[str, Any]
 def load_for_stats(
     conn: Connection, account: str | None
 ) -> tuple[list[RoundTrip], list[Realization]]:
-    """Closed round trips (with annotations) and all realizations, as model objects."""
+    """Closed round trips (with annotations) and all realizations, as model objects,
+    with their money in the account's base currency: a converted round trip's
+    `gross_pnl`, `fees` and `net_pnl` are its base figures, a realization's are its own
+    times its closing fill's rate (see `tradestats.journal.matching`)."""
     insts = load_instruments(conn)
     names = {r.id: r.name for r in conn.execute(select(accounts.c.id, accounts.c.name))}
     acct_id = next((i for i, n in names.items() if n == account), None) if account else None
@@ -365,6 +382,9 @@ def load_for_stats(
         trade_annotations.c.tags,
         trade_annotations.c.notes,
         trade_annotations.c.risk,
+        round_trips.c.base_gross_pnl,
+        round_trips.c.base_fees,
+        round_trips.c.base_net_pnl,
     ).outerjoin(trade_annotations, trade_annotations.c.round_trip_id == round_trips.c.id)
     if account:
         if acct_id is None:
@@ -387,7 +407,12 @@ def load_for_stats(
         tags,
         notes,
         risk,
+        base_gross,
+        base_fees,
+        base_net,
     ) in conn.execute(stmt):
+        if base_gross is not None:  # statistics are in the base currency
+            gross, fees, net = base_gross, base_fees, base_net
         trips[ident] = RoundTrip(
             account=names[account_id],
             instrument=insts[instrument_id],
@@ -412,12 +437,16 @@ def load_for_stats(
         realizations.c.quantity,
         realizations.c.gross_pnl,
         realizations.c.fees,
+        realizations.c.fx_rate,
     ).order_by(realizations.c.ts)
     if acct_id is not None:
         rstmt = rstmt.where(realizations.c.account_id == acct_id)
     open_trips: dict[str, RoundTrip] = {}
     out: list[Realization] = []
-    for trip, account_id, instrument_id, ts, qty, gross, fees in conn.execute(rstmt):
+    for trip, account_id, instrument_id, ts, qty, gross, fees, rate in conn.execute(rstmt):
+        if rate is not None:  # in the base currency, as the matcher converts it
+            gross = to_base(gross, rate)
+            fees = to_base(fees, rate)
         parent = trips.get(trip)
         if parent is None:  # the position is still open: a placeholder carries its labels
             parent = open_trips.get(trip)

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradestats.journal.model import AssetClass, Execution, Instrument, OptionRight, Side
+from tradestats.store import corporate_action_repo
 from tradestats.store.tables import (
     DecimalText,
     accounts,
@@ -145,6 +146,18 @@ def get_or_create_account(conn: Connection, name: str, *, is_demo: bool = False)
     return AccountRow(
         row["id"], row["name"], row["base_currency"], row["lot_method"], bool(row["is_demo"])
     )
+
+
+def set_base_currency(conn: Connection, account_id: int, currency: str) -> None:
+    conn.execute(
+        update(accounts).where(accounts.c.id == account_id).values(base_currency=currency)
+    )
+
+
+def has_executions(conn: Connection, account_id: int) -> bool:
+    """Whether `account_id` has at least one stored execution."""
+    stmt = select(executions.c.id).where(executions.c.account_id == account_id).limit(1)
+    return conn.execute(stmt).first() is not None
 
 
 def list_accounts(conn: Connection) -> list[AccountRow]:
@@ -276,8 +289,9 @@ def count_imports(conn: Connection) -> int:
 
 
 def delete_import(conn: Connection, import_id: int) -> dict[int, set[int]]:
-    """Delete an import and exactly its executions; returns affected {account: {instrument}}."""
-    affected: dict[int, set[int]] = {}
+    """Delete an import and exactly its executions and corporate actions; returns the
+    affected {account: {instrument}}."""
+    affected = corporate_action_repo.delete_for_import(conn, import_id)
     for account_id, instrument_id in conn.execute(
         select(executions.c.account_id, executions.c.instrument_id)
         .where(executions.c.import_id == import_id)
@@ -433,6 +447,7 @@ _EXECUTION_COLUMNS = (
     "order_id",
     "source_row",
     "raw_json",
+    "fx_rate",
 )
 
 
@@ -474,6 +489,7 @@ def insert_new_executions_sqlite(
             e.order_id,
             e.row,
             raw_json,
+            None if e.fx_rate is None else format(e.fx_rate, "f"),
         )
         for n, (e, instrument_id, fp, raw_json) in enumerate(items)
     ]
@@ -519,7 +535,46 @@ def execution_row(
         "order_id": execution.order_id,
         "source_row": execution.row,
         "raw_json": raw_json,
+        "fx_rate": execution.fx_rate,
     }
+
+
+def unconvertible_rows(
+    conn: Connection,
+    import_id: int,
+    account_id: int,
+    base: str,
+    unrated: Sequence[str],
+    base_rated: bool,
+    limit: int,
+) -> tuple[int, list[tuple[int | None, str, Decimal | None]]]:
+    """Executions stored by `import_id` for `account_id` that cannot be converted to the
+    `base` currency: in one of the `unrated` currencies without an FX rate, and (when
+    `base_rated`) in `base` with a rate other than 1. Returns their number and the first
+    `limit` of them as (source row, currency, rate), by source row."""
+    mine = (executions.c.import_id == import_id) & (executions.c.account_id == account_id)
+    order = (executions.c.source_row, executions.c.id)
+    total = 0
+    rows: list[tuple[int | None, str, Decimal | None]] = []
+    if unrated:
+        cond = mine & executions.c.currency.in_(list(unrated)) & executions.c.fx_rate.is_(None)
+        total += int(
+            conn.execute(select(func.count()).select_from(executions).where(cond)).scalar_one()
+        )
+        stmt = select(executions.c.source_row, executions.c.currency).where(cond)
+        rows.extend((r, c, None) for r, c in conn.execute(stmt.order_by(*order).limit(limit)))
+    if base_rated:
+        cond = mine & (executions.c.currency == base) & executions.c.fx_rate.is_not(None)
+        stmt = select(executions.c.source_row, executions.c.currency, executions.c.fx_rate)
+        for row in conn.execute(stmt.where(cond).order_by(*order)):
+            r: int | None = row[0]
+            rate: Decimal = row[2]
+            if rate != 1:  # stored as text: "1", "1.0" and "1.00000" are all 1
+                total += 1
+                if len(rows) < 2 * limit:
+                    rows.append((r, str(row[1]), rate))
+    rows.sort(key=lambda item: (item[0] is None, item[0] or 0))
+    return total, rows[:limit]
 
 
 def execution_counts(conn: Connection, account_id: int, ids: Sequence[int]) -> dict[int, int]:
@@ -571,6 +626,7 @@ def load_executions(
         executions.c.broker_execution_id,
         executions.c.order_id,
         executions.c.source_row,
+        text(executions.c.fx_rate),
     ).where(executions.c.account_id == account.id)
     if instrument_ids is not None:
         ids = list(instrument_ids)
@@ -606,10 +662,13 @@ def load_executions(
             broker_id,
             order_id,
             source_row,
+            fx_rate,
         ) = row
         if raw:
             ts = fromisoformat(ts)
             qty, price, fees = dec(qty), dec(price), dec(fees)
+            if fx_rate is not None:
+                fx_rate = dec(fx_rate)
         out.append(
             StoredExecution(
                 ident,
@@ -626,6 +685,8 @@ def load_executions(
                     broker_id,
                     order_id,
                     source_row,
+                    None,
+                    fx_rate,
                 ),
             )
         )
@@ -734,6 +795,44 @@ def update_job(conn: Connection, job_id: str, **values: Any) -> None:
     if "result" in values:
         values["result_json"] = json.dumps(values.pop("result"))
     conn.execute(update(jobs).where(jobs.c.id == job_id).values(updated_at=_now(), **values))
+
+
+def create_job_once(
+    conn: Connection,
+    job_id: str,
+    kind: str,
+    progress: dict[str, Any],
+    params_json: str | None = None,
+) -> bool:
+    """Insert a queued job unless one with this id exists already (a concurrent request
+    made it first); True when this call created it."""
+    now = _now()
+    stmt = (
+        _insert_ignore_duplicates(conn, jobs, ["id"])
+        .values(
+            id=job_id,
+            kind=kind,
+            status="queued",
+            progress_json=json.dumps(progress),
+            params_json=params_json,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(jobs.c.id)  # rowcount is not reliable here on every driver
+    )
+    return conn.execute(stmt).first() is not None
+
+
+def take_over_job(conn: Connection, job_id: str, old_owner: str | None, new_owner: str) -> bool:
+    """Re-queue an unfinished job under `new_owner` if it is still owned by `old_owner`
+    (its ``params_json``); False when another process took it over first."""
+    owner = jobs.c.params_json.is_(None) if old_owner is None else jobs.c.params_json == old_owner
+    result = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.status.in_(("queued", "running")), owner)
+        .values(status="queued", params_json=new_owner, error=None, updated_at=_now())
+    )
+    return result.rowcount == 1
 
 
 def get_job(conn: Connection, job_id: str) -> dict[str, Any] | None:

@@ -162,9 +162,11 @@ def _closed_legs(
         type_coerce(round_trips.c.quantity, String),
         type_coerce(round_trips.c.entry_price, String),
         type_coerce(round_trips.c.exit_price, String),
-        type_coerce(round_trips.c.gross_pnl, String),
-        type_coerce(round_trips.c.fees, String),
-        type_coerce(round_trips.c.net_pnl, String),
+        # money in the account's base currency (statistics add legs up; see
+        # journal_queries.load_for_stats): the base figures where converted
+        type_coerce(func.coalesce(round_trips.c.base_gross_pnl, round_trips.c.gross_pnl), String),
+        type_coerce(func.coalesce(round_trips.c.base_fees, round_trips.c.fees), String),
+        type_coerce(func.coalesce(round_trips.c.base_net_pnl, round_trips.c.net_pnl), String),
     ]
     if first is not None:
         stmt = select(*columns, executions.c.order_id).select_from(

@@ -126,9 +126,35 @@ executions = Table(
     Column("order_id", String(200), nullable=True),
     Column("source_row", Integer, nullable=True),
     Column("raw_json", Text, nullable=True),
+    # 0005: the export's rate from `currency` to the account's base currency (None: not
+    # given; a fill in the base currency needs none)
+    Column("fx_rate", DecimalText, nullable=True),
     UniqueConstraint("account_id", "fingerprint", name="uq_executions_account_fingerprint"),
     Index("ix_executions_account_instrument_ts", "account_id", "instrument_id", "ts"),
     Index("ix_executions_import", "import_id"),
+)
+
+# Splits (forward/reverse) the matcher applies in time order with the executions
+# (migration 0006). Exactly one of (new_units, old_units) or quantity_delta is set.
+corporate_actions = Table(
+    "corporate_actions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False),
+    Column("import_id", Integer, ForeignKey("imports.id", ondelete="CASCADE"), nullable=True),
+    Column("instrument_id", Integer, ForeignKey("instruments.id"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("ts", DateTime(timezone=True), nullable=False),
+    Column("new_units", DecimalText, nullable=True),
+    Column("old_units", DecimalText, nullable=True),
+    Column("quantity_delta", DecimalText, nullable=True),
+    Column("broker", String(50), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("source_row", Integer, nullable=True),
+    Column("description", Text, nullable=False, default=""),
+    UniqueConstraint("account_id", "fingerprint", name="uq_corporate_actions_account_fingerprint"),
+    Index("ix_corporate_actions_account_instrument_ts", "account_id", "instrument_id", "ts"),
+    Index("ix_corporate_actions_import", "import_id"),
 )
 
 round_trips = Table(
@@ -152,6 +178,11 @@ round_trips = Table(
     Column("holding_seconds", Float, nullable=False),
     Column("executions_count", Integer, nullable=False),
     Column("execution_ids", Text, nullable=False),  # JSON list of execution ids
+    # 0005: P&L in the account's base currency, None when no conversion applies (the
+    # instrument is in the base currency); `net_pnl_sort` is the base net P&L
+    Column("base_gross_pnl", DecimalText, nullable=True),
+    Column("base_fees", DecimalText, nullable=True),
+    Column("base_net_pnl", DecimalText, nullable=True),
     Index("ix_round_trips_account_exit", "account_id", "exit_time"),
     Index("ix_round_trips_exit_id", "exit_time", "id"),  # Trades paging (0004)
     Index("ix_round_trips_instrument", "instrument_id"),
@@ -169,6 +200,7 @@ realizations = Table(
     Column("quantity", DecimalText, nullable=False),
     Column("gross_pnl", DecimalText, nullable=False),
     Column("fees", DecimalText, nullable=False),
+    Column("fx_rate", DecimalText, nullable=True),  # 0005: the closing fill's rate to base
     Index("ix_realizations_account_ts", "account_id", "ts"),
     Index("ix_realizations_instrument", "account_id", "instrument_id"),
 )

@@ -96,7 +96,11 @@ def _derived(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             (t.open_positions, t.open_positions.c.instrument_id),
             (t.executions, t.executions.c.id),
         ):
-            out[table.name] = [tuple(r) for r in conn.execute(sa.select(table).order_by(order))]
+            # round trips: execution_ids last (the comparisons below drop it)
+            cols = [c for c in table.c if c.name != "execution_ids"]
+            if "execution_ids" in table.c:
+                cols.append(table.c.execution_ids)
+            out[table.name] = [tuple(r) for r in conn.execute(sa.select(*cols).order_by(order))]
         cols = [c for c in t.realizations.c if c.name != "id"]
         out["realizations"] = sorted(
             (tuple(r) for r in conn.execute(sa.select(*cols))), key=repr

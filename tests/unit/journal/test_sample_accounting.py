@@ -297,7 +297,8 @@ DB_SAMPLES = [
     "fixtures:schwab/options_written_for_tradestats.csv",  # rejections
     "fixtures:ibkr/ib-flex-reader_TestForCoding_flex.xml",  # non-trade records
     f"{ACT}option_assignment.csv",  # Order/Trade/ClosedLot/SubTotal
-    "shared:metatrader5/tradenote_MetaTrader5_trade_history_report.xlsx",
+    # (the MetaTrader 5 report mixes AUD and USD without an FX rate: its import is
+    # refused as a whole, see tests/unit/journal/test_currencies.py)
 ]
 
 

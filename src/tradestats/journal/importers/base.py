@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, ClassVar
 
-from tradestats.journal.model import Execution, Rejection
+from tradestats.journal.model import CorporateAction, Execution, Rejection
 
 if TYPE_CHECKING:
     from tradestats.journal.importers.reading import SourceFile
@@ -95,6 +95,9 @@ class ParsedFile:
 
     `rows_read` counts data rows/records looked at (header excluded); `skipped` counts
     rows that are not trades by kind (``{"dividend": 2}``): neither executions nor errors.
+    `corporate_actions` are the splits the file reports (their rows are also counted in
+    `skipped`, under their kind): the matcher applies them to the open lots.
+    `skipped_rows` gives the row numbers behind each `skipped` count.
     """
 
     broker: str
@@ -102,6 +105,11 @@ class ParsedFile:
     rejections: list[Rejection] = field(default_factory=list)
     rows_read: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    corporate_actions: list[CorporateAction] = field(default_factory=list)
+    #: the row numbers counted in `skipped`, by kind (file order)
+    skipped_rows: dict[str, list[int]] = field(default_factory=dict)
+    #: the base currency the file states per account ("" = every account; see ParseTally)
+    base_currencies: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -110,9 +118,23 @@ class ParseTally:
 
     rows_read: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
+    #: splits found while streaming (their rows are also counted in `skipped`)
+    corporate_actions: list[CorporateAction] = field(default_factory=list)
+    #: the base currency the file states (or its FX rates imply) per account name; the
+    #: key "" stands for every account of the file (set at the latest when parsing ends)
+    base_currencies: dict[str, str] = field(default_factory=dict)
+    skipped_rows: dict[str, list[int]] = field(default_factory=dict)
 
-    def skip(self, kind: str) -> None:
+    def skip(self, kind: str, row: int | None = None) -> None:
+        """Count one row that is not a trade under `kind`; `row` is its row (or record)
+        number, kept so the report can name it."""
         self.skipped[kind] += 1
+        if row is not None:
+            rows = self.skipped_rows.get(kind)
+            if rows is None:
+                self.skipped_rows[kind] = [row]
+            else:
+                rows.append(row)
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,4 +197,7 @@ class BrokerImporter(ABC):
                 rejections.append(item)
         result.rows_read = tally.rows_read
         result.skipped = dict(tally.skipped)
+        result.corporate_actions = list(tally.corporate_actions)
+        result.skipped_rows = {kind: list(rows) for kind, rows in tally.skipped_rows.items()}
+        result.base_currencies = dict(tally.base_currencies)
         return result

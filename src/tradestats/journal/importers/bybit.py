@@ -131,7 +131,7 @@ class BybitImporter(BrokerImporter):
             raw = index.raw(cells)
             kind = "".join(ch for ch in cell(cells, opt["type"]).lower() if ch.isalnum())
             if kind in _SKIP_TYPES:
-                tally.skip(_SKIP_TYPES[kind])
+                tally.skip(_SKIP_TYPES[kind], number)
                 continue
             try:
                 if kind and kind not in _FILL_TYPES:

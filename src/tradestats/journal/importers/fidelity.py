@@ -143,13 +143,13 @@ class FidelityImporter(BrokerImporter):
         rows = source.rows()
         index: HeaderIndex | None = None
         looked_at: list[str] = []
-        for _, cells in rows:
+        for number, cells in rows:
             looked_at = cells
             if _is_header(cells):
                 index = HeaderIndex(cells, self.name)
                 break
             tally.rows_read += 1
-            tally.skip("title")
+            tally.skip("title", number)
             if tally.rows_read >= _HEADER_SEARCH:
                 break
         if index is None:
@@ -167,7 +167,7 @@ class FidelityImporter(BrokerImporter):
             tally.rows_read += 1
             when = cell(cells, cols["Run Date"])
             if sum(1 for c in cells if c) <= 1 and not when[:1].isdigit():
-                tally.skip("footer")  # "Date downloaded ...", disclaimer text
+                tally.skip("footer", number)  # "Date downloaded ...", disclaimer text
                 continue
             action = " ".join(cell(cells, cols["Action"]).upper().split())
             side = next((s for prefix, s in _TRADE_PREFIXES if action.startswith(prefix)),
@@ -185,7 +185,7 @@ class FidelityImporter(BrokerImporter):
                         raw,
                     )
                     continue
-                tally.skip(kind or "other")
+                tally.skip(kind or "other", number)
                 continue
             account = cell(cells, account_col) or settings.account
             try:

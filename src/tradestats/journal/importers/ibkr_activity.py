@@ -28,6 +28,12 @@ Account, C. Price, MTM P/L, Realized P/L %) all read the same way.
 - Options ``SPY 18MAR22 440.0 P`` get multiplier 100 (the statement does not list it);
   futures take the root table. Timestamps are exchange-local (America/New_York).
 - Rows of other sections are counted in `skipped` by section name.
+- Currencies: each execution keeps its row's ``Currency``. The statement's ``Account
+  Information`` ``Base Currency`` is reported as the file's base currency
+  (`ParseTally.base_currencies`). Trade rows carry no FX rate, so fills in another
+  currency have none and an import mixing currencies is refused (`journal.imports`);
+  the ``Base Currency Exchange Rate`` section is not used: it gives the rates at the
+  end of the period, not at each trade.
 """
 
 from __future__ import annotations
@@ -182,15 +188,18 @@ class IbkrActivityImporter(BrokerImporter):
             if section != "Trades":
                 if section == "Account Information" and cell(cells, 2) == "Account":
                     statement_account = cell(cells, 3) or statement_account
+                elif section == "Account Information" and cell(cells, 2) == "Base Currency":
+                    if base := cell(cells, 3).strip().upper():
+                        tally.base_currencies[""] = base
                 elif section == "Statement" and cell(cells, 2) == "Period":
                     period_start = _period_start(cell(cells, 3), tz)
-                tally.skip(_slug(section))
+                tally.skip(_slug(section), number)
                 current = None
                 continue
             if cols is None:
                 raise MissingColumnError("Trades,Header", cells, self.name)
             if kind != "Data":
-                tally.skip(_slug(kind))  # SubTotal, Total, Notes
+                tally.skip(_slug(kind), number)  # SubTotal, Total, Notes
                 current = None
                 continue
             what = cell(cells, cols.discriminator) if cols.discriminator is not None else "Trade"
@@ -200,11 +209,11 @@ class IbkrActivityImporter(BrokerImporter):
                 order_key = key
             elif what == "Trade":
                 if key == order_key:
-                    tally.skip("order_fill")  # partial fill of the order row above
+                    tally.skip("order_fill", number)  # partial fill of the order row above
                     continue
                 order_key = None
             else:
-                tally.skip(_slug(what))  # ClosedLot
+                tally.skip(_slug(what), number)  # ClosedLot
                 if what == "ClosedLot" and current is not None:
                     self._add_lot(current, number, cells, cols, tz)
                 continue

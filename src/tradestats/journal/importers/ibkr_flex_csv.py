@@ -26,6 +26,7 @@ from tradestats.journal.importers.base import (
     normalize_header,
 )
 from tradestats.journal.importers.ibkr_flex_xml import (
+    BaseCurrencies,
     flex_closing_basis,
     flex_execution,
     flex_levels,
@@ -94,12 +95,22 @@ class IbkrFlexCsvImporter(BrokerImporter):
         tz = zone(settings.zone_name(self.default_timezone))
         level_pos = index.find("LevelOfDetail")
         closes: list[tuple[Execution, ClosingBasis | None]] = []
+        bases = BaseCurrencies()  # the file is one statement
 
         def emit(number: int, cells: list[str]) -> Iterator[Execution | Rejection]:
             record = dict(zip(keys, cells, strict=False))
             if is_currency_conversion(record):
-                tally.skip("currency_conversion")
+                tally.skip("currency_conversion", number)
                 return
+            bases.trade(
+                next(
+                    (v.strip() for k in ("accountid", "clientaccountid", "account")
+                     if (v := record.get(k, "")).strip()),
+                    settings.account,
+                ),
+                record.get("currencyprimary", "") or record.get("currency", ""),
+                record.get("fxratetobase", ""),
+            )
             item = self._one(number, record, cells, index, settings, tz)
             if isinstance(item, Execution) and self.synthesize_openings:
                 closes.append((item, flex_closing_basis(record, item, tz, None)))
@@ -110,7 +121,7 @@ class IbkrFlexCsvImporter(BrokerImporter):
             for number, cells in rows:
                 if cells == header:
                     tally.rows_read += 1  # a repeated header: read, counted as skipped
-                    tally.skip("header")
+                    tally.skip("header", number)
                     continue
                 tally.rows_read += 1
                 level = (
@@ -121,6 +132,7 @@ class IbkrFlexCsvImporter(BrokerImporter):
                 yield number, level, cells
 
         yield from flex_levels(trades(), emit, tally)
+        bases.finish(tally)
         if closes:
             yield from with_synthetic_openings(closes)
 

@@ -3,8 +3,15 @@
 Attributes used: accountId, assetCategory (STK, OPT, FUT, FOP, CASH), symbol,
 underlyingSymbol, multiplier, putCall, strike, expiry, dateTime (or tradeDate +
 tradeTime), buySell, quantity (signed), tradePrice, ibCommission (negative = cost),
-currency, ibExecID / tradeID / transactionID, ibOrderID. Everything else
+currency, fxRateToBase, ibExecID / tradeID / transactionID, ibOrderID. Everything else
 (openCloseIndicator, fifoPnlRealized, notes...) stays in `raw`.
+
+Currencies: each fill keeps its ``currency`` and its ``fxRateToBase`` (base units per unit
+of the trade's currency) as `Execution.fx_rate`. The statement's base currency is the
+``currency`` of its ``<AccountInformation>`` when the query includes that section, else
+the one currency whose trades have ``fxRateToBase="1"`` (IBKR gives exactly 1 to trades
+in the base currency); it is reported for every account with trades in the statement
+(`ParseTally.base_currencies`), and none when neither tells.
 
 With ``levelOfDetail`` ORDER and EXECUTION rows both present only the executions count;
 CLOSED_LOT rows never do. With ``synthesize_openings=True`` (on in the default preset),
@@ -16,6 +23,9 @@ also closes, fees 0 (``cost`` includes the opening commission), dated at
 ``open_time_known`` false), ``raw["synthetic"] == "closed_lot"``. CLOSED_LOT rows are
 not used for this yet (no sample to verify their sign conventions against).
 
+``<CorporateAction>`` records of type FS/RS (splits) become `CorporateAction`s that adjust
+the open lots (see `ibkr_corporate_actions`); other types are counted by type.
+
 The XML is read with expat, streaming, with DTDs and entity declarations refused (no
 entity-expansion bombs, no external entities).
 """
@@ -25,7 +35,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import TypeVar
 from xml.parsers import expat
 
@@ -37,6 +47,7 @@ from tradestats.journal.importers.base import (
     TableSample,
     normalize_header,
 )
+from tradestats.journal.importers.ibkr_corporate_actions import FlexCorporateActions
 from tradestats.journal.importers.instruments import make_instrument
 from tradestats.journal.importers.opening_lots import ClosingBasis, with_synthetic_openings
 from tradestats.journal.importers.reading import SourceFile
@@ -144,6 +155,9 @@ def flex_execution(
         currency=get("currency", "currencyprimary").upper() or "USD",
         overrides=settings.multipliers,
     )
+    fx_rate = parse_optional_decimal(get("fxratetobase"), "fxRateToBase")
+    if fx_rate is not None and fx_rate <= 0:
+        raise RowError("fxRateToBase", f"fxRateToBase: {fx_rate} is not positive")
     return Execution(
         account=get("accountid", "clientaccountid", "account") or default_account,
         instrument=instrument,
@@ -157,7 +171,40 @@ def flex_execution(
         order_id=get("iborderid", "orderid") or None,
         row=number,
         raw=raw,
+        fx_rate=fx_rate,
     )
+
+
+class BaseCurrencies:
+    """The base currency of one statement, from what its records say (see the module
+    doc): `stated` from an account-information record, else the single currency of the
+    trades with an FX rate of exactly 1. `finish` reports it for the statement's
+    accounts into the tally."""
+
+    def __init__(self) -> None:
+        self.stated = ""
+        self.ones: set[str] = set()
+        self.accounts: set[str] = set()
+
+    def trade(self, account: str, currency: str, rate_text: str) -> None:
+        self.accounts.add(account)
+        try:
+            one = Decimal(rate_text.strip()) == 1
+        except InvalidOperation:
+            one = False
+        if one:
+            self.ones.add(currency.strip().upper())
+
+    def finish(self, tally: ParseTally) -> None:
+        base = self.stated.strip().upper() or (
+            next(iter(self.ones)) if len(self.ones) == 1 else ""
+        )
+        if base:
+            for account in self.accounts:
+                tally.base_currencies[account] = base
+        self.stated = ""
+        self.ones = set()
+        self.accounts = set()
 
 
 def flex_closing_basis(
@@ -209,7 +256,7 @@ def flex_levels(
     saw_execution_level = False
     for number, level, record in records:
         if level == "CLOSED_LOT":
-            tally.skip("closed_lot")
+            tally.skip("closed_lot", number)
             continue
         if level == "ORDER":
             orders.append((number, record))  # used only if no executions are listed
@@ -218,7 +265,7 @@ def flex_levels(
         yield from emit(number, record)
     for number, record in orders:
         if saw_execution_level:
-            tally.skip("order_summary")
+            tally.skip("order_summary", number)
         else:
             yield from emit(number, record)
 
@@ -244,6 +291,8 @@ class IbkrFlexXmlImporter(BrokerImporter):
         statement_account = settings.account
         statement_start: datetime | None = None
         closes: list[tuple[Execution, ClosingBasis | None]] = []
+        bases = BaseCurrencies()
+        corporate = FlexCorporateActions(self.name, settings, tz)
 
         def emit(number: int, attrs: dict[str, str]) -> Iterator[Execution | Rejection]:
             record = {normalize_header(k): v for k, v in attrs.items()}
@@ -258,6 +307,7 @@ class IbkrFlexXmlImporter(BrokerImporter):
             nonlocal statement_account, statement_start
             for number, tag, attrs in _elements(source):
                 if tag == "FlexStatement":
+                    bases.finish(tally)
                     statement_account = attrs.get("accountId") or settings.account
                     start = attrs.get("fromDate", "")
                     try:
@@ -267,17 +317,30 @@ class IbkrFlexXmlImporter(BrokerImporter):
                     continue
                 if tag in _CONTAINERS:
                     continue
+                if tag == "AccountInformation" and attrs.get("currency"):
+                    bases.stated = attrs["currency"]
+                if tag == "CorporateAction" and attrs:
+                    tally.rows_read += 1  # splits adjust lots; other types by kind
+                    corporate.add(number, attrs, statement_account, tally)
+                    continue
                 if tag != "Trade":
                     if attrs:
                         tally.rows_read += 1  # a record looked at, counted by kind
-                        tally.skip(_snake(tag))
+                        tally.skip(_snake(tag), number)
                     continue
                 tally.rows_read += 1
+                bases.trade(
+                    attrs.get("accountId") or statement_account,
+                    attrs.get("currency", ""),
+                    attrs.get("fxRateToBase", ""),
+                )
                 yield number, attrs.get("levelOfDetail", "EXECUTION").upper(), attrs
 
         yield from flex_levels(trades(), emit, tally)
+        yield from corporate.finish(tally)
+        bases.finish(tally)
         if closes:
-            yield from with_synthetic_openings(closes)
+            yield from with_synthetic_openings(closes, tally.corporate_actions)
 
     def _one(
         self,

@@ -143,12 +143,14 @@ class IbkrTransactionsImporter(BrokerImporter):
             if section != _SECTION:
                 if section == "Summary" and cell(cells, 2) == "Base Currency":
                     base_currency = cell(cells, 3)
-                tally.skip(_slug(section))
+                    if base_currency.strip():
+                        tally.base_currencies[""] = base_currency.strip().upper()
+                tally.skip(_slug(section), number)
                 continue
             if cols is None:
                 raise MissingColumnError(f"{_SECTION},Header", cells, self.name)
             if kind != "Data":
-                tally.skip(_slug(kind))
+                tally.skip(_slug(kind), number)
                 continue
             pos = cols.pos
             type_text = cell(cells, pos["Transaction Type"])
@@ -156,7 +158,7 @@ class IbkrTransactionsImporter(BrokerImporter):
             side = _TRADES.get(key)
             if side is None and key not in _REMOVALS:
                 if key in _KINDS or is_blank(cell(cells, pos["Quantity"])):
-                    tally.skip(_KINDS.get(key) or _slug(type_text))
+                    tally.skip(_KINDS.get(key) or _slug(type_text), number)
                     continue
                 yield Rejection(
                     number, "Transaction Type",
@@ -223,6 +225,9 @@ class IbkrTransactionsImporter(BrokerImporter):
             currency = base_currency
         commission = parse_optional_decimal(cell(cells, cols.commission), "Commission")
         fees = -commission if commission is not None else Decimal(0)
+        fx_rate = None
+        if currency != base_currency.upper():
+            fx_rate = _fx_rate(cells, cols, gross, notional)
         if fees and currency != base_currency.upper():
             # the commission is in the base currency (named or not in the Summary)
             fees = fees / _rate(cells, cols, gross, notional, base_currency or "the base "
@@ -239,7 +244,22 @@ class IbkrTransactionsImporter(BrokerImporter):
             broker=self.name,
             row=number,
             raw=raw,
+            fx_rate=fx_rate,
         )
+
+
+def _fx_rate(
+    cells: list[str], cols: _Columns, gross: Decimal | None, notional: Decimal
+) -> Decimal | None:
+    """The fill's price currency -> base currency rate, when the row gives one (its
+    ``Exchange Rate``, else the rate its gross amount in the base currency implies);
+    None when it gives neither (the import then names the row, see `journal.imports`)."""
+    try:
+        return _rate(cells, cols, gross, notional, "", "")
+    except RowError as err:
+        if err.column == "Exchange Rate":
+            raise
+        return None
 
 
 def _rate(

@@ -134,21 +134,21 @@ class MetaTrader5Importer(BrokerImporter):
                 continue
             tally.rows_read += 1
             if section is None:
-                tally.skip("report_header")
+                tally.skip("report_header", number)
                 continue
             if lowered.endswith(":") or section == "summary":
-                tally.skip("summary")
+                tally.skip("summary", number)
                 continue
             if section != "deal" or index is None:
-                tally.skip(section)
+                tally.skip(section, number)
                 continue
             raw = index.raw(cells)
             deal_type = cell(cells, index.find("Type")).strip().lower()
             if deal_type not in ("buy", "sell"):
                 if not deal_type and not cell(cells, index.find("Deal")):
-                    tally.skip("deals_total")
+                    tally.skip("deals_total", number)
                 else:
-                    tally.skip("_".join(deal_type.split()) or "unknown")
+                    tally.skip("_".join(deal_type.split()) or "unknown", number)
                 continue
             try:
                 yield self._deal(number, cells, index, raw, settings, tz, overrides,

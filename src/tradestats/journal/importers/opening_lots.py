@@ -22,7 +22,9 @@ time order (the matcher's order):
   one synthetic opening with the rest of the broker's basis, dated at the best lower
   bound known (``open_time_known`` false).
 Synthetic fills carry ``raw["synthetic"] == "closed_lot"`` and a broker execution id
-derived from the close and the lot, so a re-import de-duplicates them.
+derived from the close and the lot, so a re-import de-duplicates them. Splits in the file
+(`CorporateAction`) scale the file's own position at their time, as the matcher does, so
+a close after a split is covered in post-split units.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from tradestats.journal.model import Execution, Side
+from tradestats.journal.model import CorporateAction, Execution, Side
 
 __all__ = ["BrokerLot", "ClosingBasis", "with_synthetic_openings"]
 
@@ -130,6 +132,22 @@ class _InFileBook:
         money += direction * per_unit_fee * qty  # a long pays fees, a short nets them
         self.lots.append([qty, money])
 
+    def split(self, action: CorporateAction) -> None:
+        """Scale the open lots' quantities by the split's ratio (their money stays)."""
+        held = sum((lot[0] for lot in self.lots), _ZERO)
+        if not self.direction or not held:
+            return
+        if action.quantity_delta is not None:
+            new_held = held + self.direction * action.quantity_delta
+            if new_held <= 0:
+                return  # the matcher reports this split; nothing to cover here
+            ratio = new_held / held
+        else:
+            assert action.new_units is not None and action.old_units is not None
+            ratio = action.new_units / action.old_units
+        for lot in self.lots:
+            lot[0] *= ratio
+
 
 def _synthetic_id(close: Execution, lot: BrokerLot, index: int, quantity: Decimal) -> str:
     parts = (
@@ -175,6 +193,7 @@ def _opening(close: Execution, lot: BrokerLot, quantity: Decimal, index: int) ->
         broker_execution_id=_synthetic_id(close, lot, index, quantity),
         row=lot.row if lot.row is not None else close.row,
         raw=raw,
+        fx_rate=close.fx_rate,  # for the currency check; opening rates convert nothing
     )
 
 
@@ -224,11 +243,14 @@ def _openings_for(
 
 def with_synthetic_openings(
     items: Iterable[tuple[Execution, ClosingBasis | None]],
+    splits: Iterable[CorporateAction] = (),
 ) -> list[Execution]:
     """The executions in input order, each close preceded by the synthetic openings it
     needs (see the module docstring). Items are replayed in time order (stable), per
-    (account, instrument key)."""
+    (account, instrument key); `splits` apply before the fills at or after their time."""
     listed = list(items)
+    pending = sorted(splits, key=lambda a: a.timestamp)
+    next_split = 0
     first_fill: dict[tuple[str, str], datetime] = {}
     for ex, _ in listed:
         key = (ex.account, ex.instrument.key)
@@ -239,6 +261,12 @@ def with_synthetic_openings(
     order = sorted(range(len(listed)), key=lambda i: listed[i][0].timestamp)
     for i in order:
         ex, info = listed[i]
+        while next_split < len(pending) and pending[next_split].timestamp <= ex.timestamp:
+            action = pending[next_split]
+            next_split += 1
+            split_book = books.get((action.account, action.instrument.key))
+            if split_book is not None:
+                split_book.split(action)
         key = (ex.account, ex.instrument.key)
         book = books.get(key)
         if book is None:

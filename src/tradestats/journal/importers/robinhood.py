@@ -126,14 +126,14 @@ class RobinhoodImporter(BrokerImporter):
             if not code:
                 if is_blank(cell(cells, cols["Instrument"])) and is_blank(
                         cell(cells, cols["Quantity"])):
-                    tally.skip("footer")  # the disclaimer lines at the end
+                    tally.skip("footer", number)  # the disclaimer lines at the end
                 else:
                     yield Rejection(number, "Trans Code", "Trans Code: empty",
                                     index.raw(cells))
                 continue
             if lowered not in _STOCK_FILLS and lowered not in _OPTION_FILLS \
                     and lowered not in _REMOVALS:
-                tally.skip(_KIND_OF_CODE.get(code.upper(), f"other_{lowered}"))
+                tally.skip(_KIND_OF_CODE.get(code.upper(), f"other_{lowered}"), number)
                 continue
             try:
                 day = parse_date(cell(cells, cols["Activity Date"]), "Activity Date")

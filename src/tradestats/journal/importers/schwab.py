@@ -17,9 +17,17 @@ Amounts carry ``$``, thousands commas and a leading ``-`` or parentheses for neg
   `chronology`). The stock delivered or taken by an assignment/exercise is its own
   ``Buy``/``Sell`` row at the strike, imported as a trade. Bonds and CDs (CUSIP
   symbols) have no asset class here: their trades are rejected with that reason.
-- Everything else (dividends, interest, fees, taxes, journals and transfers, splits and
-  other corporate actions, the title and total lines) is counted in `skipped` by kind;
-  an unknown action with a quantity is rejected, one without is counted under its name.
+- Splits adjust the open lots (`CorporateAction`; their rows are counted in `skipped` as
+  ``split``). ``Stock Split`` is one row on the ticker whose Quantity is the shares
+  added (AVGO 10-for-1 on 1 share: 9); the ratio is worked out from the position held
+  at the split. ``Reverse Split`` is a pair on one day: the new shares received on the
+  ticker (positive Quantity) and the old shares removed under their CUSIP (negative);
+  the ratio is received / removed. A lone half of a pair is rejected (no ratio). A
+  split is dated by its posting day, not its "as of" day: Schwab posts it on the
+  ex-date, from which trades are in post-split shares.
+- Everything else (dividends, interest, fees, taxes, journals and transfers, other
+  corporate actions, the title and total lines) is counted in `skipped` by kind; an
+  unknown action with a quantity is rejected, one without is counted under its name.
 - Dates are days (``"04/17/2023 as of 04/15/2023"`` uses the "as of" day), taken as
   midnight in the preset's time zone (America/New_York). Rows are emitted oldest first.
 """
@@ -28,7 +36,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, tzinfo
+from dataclasses import dataclass
+from datetime import date, datetime, tzinfo
 from decimal import Decimal
 
 from tradestats.journal.importers.base import (
@@ -59,7 +68,14 @@ from tradestats.journal.importers.values import (
     parse_right,
     zone,
 )
-from tradestats.journal.model import AssetClass, Execution, Instrument, Rejection, Side
+from tradestats.journal.model import (
+    AssetClass,
+    CorporateAction,
+    Execution,
+    Instrument,
+    Rejection,
+    Side,
+)
 
 _COLUMNS = ("Date", "Action", "Symbol", "Description", "Quantity", "Price", "Fees & Comm",
             "Amount")
@@ -144,13 +160,13 @@ class SchwabImporter(BrokerImporter):
         rows = source.rows()
         index: HeaderIndex | None = None
         looked_at: list[str] = []
-        for _, cells in rows:
+        for number, cells in rows:
             looked_at = cells
             if is_schwab_header(cells):
                 index = HeaderIndex(cells, self.name)
                 break
             tally.rows_read += 1
-            tally.skip("title")
+            tally.skip("title", number)
             if tally.rows_read > _TITLE_ROWS:
                 break
         if index is None:
@@ -161,12 +177,13 @@ class SchwabImporter(BrokerImporter):
 
         entries: list[Entry] = []
         days: list[date] = []
+        reverse: dict[str, list[_ReverseHalf]] = {}  # Reverse Split rows by posting day
         for number, cells in rows:
             tally.rows_read += 1
             action = cell(cells, cols["Action"])
             when = cell(cells, cols["Date"])
             if when.lower() == _TOTAL or (not action and when.lower().endswith("total")):
-                tally.skip("total")
+                tally.skip("total", number)
                 continue
             key = " ".join(action.lower().split())
             side = _TRADES.get(key)
@@ -180,7 +197,14 @@ class SchwabImporter(BrokerImporter):
                         index.raw(cells),
                     )
                     continue
-                tally.skip(kind or _slug(action))
+                if kind == "split":
+                    try:
+                        self._split(number, cells, cols, index, settings, tz, key,
+                                    tally, reverse)
+                    except RowError as err:
+                        yield rejection(number, err, index.raw(cells))
+                    continue
+                tally.skip(kind or _slug(action), number)
                 continue
             raw = index.raw(cells)
             try:
@@ -188,7 +212,7 @@ class SchwabImporter(BrokerImporter):
                 instrument = _instrument(cell(cells, cols["Symbol"]), settings)
                 if removal and instrument.asset_class is not AssetClass.OPTION:
                     if key == _EXERCISED:  # an exchange of securities, not an option
-                        tally.skip("exchange")
+                        tally.skip("exchange", number)
                         continue
                     raise RowError("Symbol", f"Symbol: {action} of a non-option "
                                    f"{instrument.symbol!r}")
@@ -199,8 +223,90 @@ class SchwabImporter(BrokerImporter):
                 continue
             entries.append(entry)
             days.append(day)
+        yield from self._reverse_splits(reverse, settings, tally)
         newest_first = listed_newest_first(days)
         yield from resolve_removals(time_ordered(entries, newest_first))
+
+    def _split(
+        self,
+        number: int,
+        cells: list[str],
+        cols: dict[str, int],
+        index: HeaderIndex,
+        settings: ImportSettings,
+        tz: tzinfo,
+        key: str,
+        tally: ParseTally,
+        reverse: dict[str, list[_ReverseHalf]],
+    ) -> None:
+        """A ``Stock Split`` row becomes a split by quantity change; a ``Reverse Split``
+        row waits for the other half of its pair (see `_reverse_splits`)."""
+        when = cell(cells, cols["Date"])
+        posted = parse_date(when.split()[0] if when.strip() else when, "Date")
+        quantity = parse_decimal(cell(cells, cols["Quantity"]), "Quantity")
+        if quantity == 0:
+            raise RowError("Quantity", "Quantity: a split of zero shares")
+        symbol = " ".join(cell(cells, cols["Symbol"]).split())
+        raw = index.raw(cells)
+        if key == "reverse split":
+            reverse.setdefault(posted.isoformat(), []).append(
+                _ReverseHalf(number, symbol, quantity, midnight(posted, tz), raw)
+            )
+            return
+        instrument = _instrument(symbol, settings)
+        if instrument.asset_class is not AssetClass.STOCK:
+            raise RowError("Symbol", f"Symbol: a split of {symbol!r}, not a stock")
+        tally.corporate_actions.append(
+            CorporateAction(
+                account=settings.account, instrument=instrument,
+                timestamp=midnight(posted, tz), quantity_delta=quantity, broker=self.name,
+                row=number, description=cell(cells, cols["Description"]), raw=raw,
+            )
+        )
+        tally.skip("split", number)
+
+    def _reverse_splits(
+        self,
+        reverse: dict[str, list[_ReverseHalf]],
+        settings: ImportSettings,
+        tally: ParseTally,
+    ) -> Iterator[Rejection]:
+        """Pair each day's Reverse Split rows: received (ticker, +) and removed (-)."""
+        for halves in reverse.values():
+            received = [h for h in halves if h.quantity > 0 and not _CUSIP.match(h.symbol)]
+            removed = [h for h in halves if h.quantity < 0]
+            paired = min(len(received), len(removed))
+            for new, old in zip(received, removed, strict=False):
+                try:
+                    instrument = _instrument(new.symbol, settings)
+                except RowError as err:
+                    yield rejection(new.row, err, new.raw)
+                    yield Rejection(old.row, "Symbol", "Symbol: the received half of this "
+                                    f"reverse split (row {new.row}) was rejected", old.raw)
+                    continue
+                tally.corporate_actions.append(
+                    CorporateAction(
+                        account=settings.account, instrument=instrument,
+                        timestamp=new.timestamp, new_units=new.quantity,
+                        old_units=-old.quantity, broker=self.name, row=new.row,
+                        description=f"Reverse Split {new.quantity} for {-old.quantity}",
+                        raw=new.raw,
+                    )
+                )
+                tally.skip("split", new.row)
+                tally.skip("split", old.row)
+            for half in received[paired:] + removed[paired:]:
+                yield Rejection(
+                    half.row, "Quantity",
+                    "Quantity: a Reverse Split row without its other half on the same day "
+                    "(shares received on the ticker, removed under the CUSIP): no ratio",
+                    half.raw,
+                )
+            for half in halves:
+                if half not in received and half not in removed:
+                    yield Rejection(half.row, "Quantity", "Quantity: a Reverse Split row "
+                                    "receiving shares under a CUSIP: no ticker to split",
+                                    half.raw)
 
     def _entry(
         self,
@@ -244,6 +350,15 @@ class SchwabImporter(BrokerImporter):
         if key == _EXPIRED:
             return OpenRemoval(execution, "Action")
         return execution
+
+
+@dataclass(frozen=True, slots=True)
+class _ReverseHalf:
+    row: int
+    symbol: str
+    quantity: Decimal
+    timestamp: datetime
+    raw: dict[str, str]
 
 
 def _day(text: str) -> date:

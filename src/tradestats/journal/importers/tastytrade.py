@@ -9,11 +9,21 @@ Order #, [Total,] Currency. The legacy tastyworks layout (Date/Time, Transaction
 - ``Trade`` rows are executions. The fill price is the ``@ price`` of the description
   (``Average Price`` is price x multiplier and, for futures, a cash flow, not a price).
 - ``Receive Deliver`` rows that move a position (assignment stock delivery, symbol
-  changes, mergers, splits) are executions at the reported price. Option removals by
-  expiration, assignment or exercise are closing executions at price 0. When tastytrade
-  leaves ``Action`` empty, an assignment closes a short (buy) and an exercise a long
-  (sell); an expiration closes whatever position the file holds in that contract, and
-  is rejected if the file holds none.
+  changes, mergers, splits between two symbols) are executions at the reported price.
+  Option removals by expiration, assignment or exercise are closing executions at
+  price 0. When tastytrade leaves ``Action`` empty, an assignment closes a short (buy)
+  and an exercise a long (sell); an expiration closes whatever position the file holds
+  in that contract, and is rejected if the file holds none.
+- Splits: tastytrade reports a split as a ``Receive Deliver`` pair at one time, the old
+  quantity closed and the new one opened (sub type ``Forward Split``, ``Reverse Split``
+  or ``Stock Split``). When both rows are on the same instrument (a stock split: 100
+  closed, 200 opened) the pair becomes one `CorporateAction` of ratio opened / closed
+  (both rows counted in `skipped` as ``split``): a split is not a sale, so the lots keep
+  their cost, fees and dates, whatever price the rows carry. When the rows are on two
+  instruments (an option adjusted for its underlying's reverse split: ``USO`` closed,
+  ``USO1`` opened, same count) they stay executions, like symbol changes and mergers:
+  tastytrade prices both rows at the position's original cost (``Value``), so the close
+  realizes no gross P&L and the new contract carries the original price forward.
 - ``Money Movement`` and any other rows are counted in `skipped` by sub type.
 
 Commissions and fees are negative for costs in the file; executions carry them as
@@ -25,7 +35,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from tradestats.journal.importers.base import (
@@ -48,7 +58,14 @@ from tradestats.journal.importers.values import (
     parse_timestamp,
     zone,
 )
-from tradestats.journal.model import AssetClass, Execution, Instrument, Rejection, Side
+from tradestats.journal.model import (
+    AssetClass,
+    CorporateAction,
+    Execution,
+    Instrument,
+    Rejection,
+    Side,
+)
 
 _CURRENT = ("Date", "Type", "Sub Type", "Action", "Symbol", "Instrument Type",
             "Description", "Value", "Quantity", "Average Price", "Commissions", "Fees",
@@ -67,6 +84,7 @@ _INSTRUMENT_TYPES = {
 _REMOVALS = {"expiration", "assignment", "exercise", "cash settled assignment",
              "cash settled exercise"}
 _AT_PRICE = re.compile(r"@\s*([\d,]*\.?\d+)\s*$")
+_SPLITS = {"forward split", "reverse split", "stock split", "split"}
 
 
 def _slug(text: str) -> str:
@@ -99,12 +117,13 @@ class TastytradeImporter(BrokerImporter):
         cols = {name: index.require(name) for name in _CURRENT}
         positions: dict[str, Decimal] = defaultdict(Decimal)
         pending: list[tuple[int, Execution]] = []  # expirations without Action
+        splits: list[Execution] = []  # split rows, paired once the file is read
         for number, cells in rows:
             tally.rows_read += 1
             kind = cell(cells, cols["Type"])
             sub = cell(cells, cols["Sub Type"])
             if kind not in ("Trade", "Receive Deliver"):
-                tally.skip(_slug(sub or kind))
+                tally.skip(_slug(sub or kind), number)
                 continue
             try:
                 item = self._row(number, cells, cols, index, settings, tz, kind, sub)
@@ -112,12 +131,18 @@ class TastytradeImporter(BrokerImporter):
                 yield rejection(number, err, index.raw(cells))
                 continue
             if item is None:
-                tally.skip(_slug(sub))
+                tally.skip(_slug(sub), number)
                 continue
             execution, resolved = item
             if not resolved:
                 pending.append((number, execution))
                 continue
+            if kind == "Receive Deliver" and sub.lower() in _SPLITS:
+                splits.append(execution)
+                continue
+            positions[execution.instrument.key] += execution.signed_quantity
+            yield execution
+        for execution in self._splits(splits, settings, tally):
             positions[execution.instrument.key] += execution.signed_quantity
             yield execution
         for number, execution in pending:
@@ -139,6 +164,35 @@ class TastytradeImporter(BrokerImporter):
                 price=execution.price, fees=execution.fees, broker=self.name,
                 order_id=execution.order_id, row=number, raw=execution.raw,
             )
+
+    def _splits(
+        self, rows: list[Execution], settings: ImportSettings, tally: ParseTally
+    ) -> Iterator[Execution]:
+        """Pair split rows (same time and instrument, one closing, one opening) into
+        `CorporateAction`s; yield the rest as the executions they are."""
+        groups: dict[tuple[datetime, str], list[Execution]] = defaultdict(list)
+        for ex in rows:
+            groups[(ex.timestamp, ex.instrument.key)].append(ex)
+        for group in groups.values():
+            closes = [e for e in group if _closes(e)]
+            opens = [e for e in group if not _closes(e)]
+            if len(closes) != 1 or len(opens) != 1:
+                yield from group  # not a pair on one instrument: executions
+                continue
+            (old,), (new,) = closes, opens
+            if old.side == new.side:
+                yield from group
+                continue
+            tally.corporate_actions.append(
+                CorporateAction(
+                    account=settings.account, instrument=new.instrument,
+                    timestamp=new.timestamp, new_units=new.quantity,
+                    old_units=old.quantity, broker=self.name, row=new.row,
+                    description=(new.raw or {}).get("Description", ""), raw=new.raw,
+                )
+            )
+            tally.skip("split", old.row)
+            tally.skip("split", new.row)
 
     def _row(
         self,
@@ -261,7 +315,7 @@ class TastytradeImporter(BrokerImporter):
             sub = cell(cells, cols["Transaction Subcode"])
             buy_sell = cell(cells, cols["Buy/Sell"])
             if code not in ("Trade", "Receive Deliver") or not buy_sell:
-                tally.skip(_slug(sub or code))
+                tally.skip(_slug(sub or code), number)
                 continue
             raw = index.raw(cells)
             try:
@@ -293,6 +347,11 @@ class TastytradeImporter(BrokerImporter):
                 side=side, quantity=quantity, price=price, fees=abs(fees),
                 broker=self.name, row=number, raw=raw,
             )
+
+
+def _closes(execution: Execution) -> bool:
+    action = (execution.raw or {}).get("Action", "")
+    return action.upper().endswith("TO_CLOSE")
 
 
 def _above_one(value: Decimal | None) -> Decimal | None:

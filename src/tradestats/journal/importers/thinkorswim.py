@@ -191,9 +191,9 @@ class _Statement:
                     except RowError as err:
                         yield rejection(number, err, index.raw(cells))
                     continue
-                tally.skip(self._cash_row(number, cells, index))
+                tally.skip(self._cash_row(number, cells, index), number)
                 continue
-            tally.skip(_slug(section) if section else "preamble")
+            tally.skip(_slug(section) if section else "preamble", number)
         positions: dict[str, Decimal] = defaultdict(Decimal)
         for item in self._emit():
             if isinstance(item, Execution):

@@ -127,12 +127,12 @@ def parse_transactions(
         tally.rows_read += 1
         description = cell(cells, cols["DESCRIPTION"])
         if cell(cells, cols["DATE"]).startswith("***"):
-            tally.skip("end_of_file")
+            tally.skip("end_of_file", number)
             continue
         trade = _TX_TRADE.match(description)
         kind = transaction_kind(description)
         if trade is None and kind != "option_removal":
-            tally.skip(kind)
+            tally.skip(kind, number)
             continue
         raw = index.raw(cells)
         try:

@@ -164,7 +164,7 @@ class _Reader:
     ) -> list[Execution]:
         pair_id = self.text(cells, "Pair ID")
         if not pair_id:
-            tally.skip("position_without_pairs")
+            tally.skip("position_without_pairs", number)
             return []
         instrument = self.instrument(cells)
         quantity = self.positive(cells, "Paired Qty")
@@ -202,7 +202,7 @@ class _Reader:
             raise RowError("Filled Qty", f"Filled Qty: {filled} is negative")
         if filled == 0:
             status = self.text(cells, "Status").lower() or "unknown"
-            tally.skip("order_" + "_".join(status.split()))
+            tally.skip("order_" + "_".join(status.split()), number)
             return []
         order_id = self.text(cells, "orderId", "Order ID")
         if not order_id:

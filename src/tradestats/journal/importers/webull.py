@@ -123,7 +123,7 @@ class WebullImporter(BrokerImporter):
             if not symbol and name:
                 # the parent row of a multi-leg order: its legs follow
                 parent_order = f"{name} {cell(cells, cols['Placed Time'])}"
-                tally.skip("multi_leg_order")
+                tally.skip("multi_leg_order", number)
                 continue
             order_id = parent_order if not name else None
             if name:
@@ -137,7 +137,7 @@ class WebullImporter(BrokerImporter):
                     raise RowError("Filled", f"Filled: {filled} is negative")
                 if status in _WORKING:
                     if filled == 0:
-                        tally.skip("open_order")
+                        tally.skip("open_order", number)
                         continue
                     raise RowError(
                         "Status", f"Status: {status!r} order with a partial fill is still "
@@ -147,7 +147,7 @@ class WebullImporter(BrokerImporter):
                     if kind is None:
                         raise RowError("Status", f"Status: unknown order status {status!r}")
                     if filled == 0:
-                        tally.skip(kind)
+                        tally.skip(kind, number)
                         continue
                 elif filled == 0:
                     raise RowError("Filled", f"Filled: a {status!r} order with no quantity")
