@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tradestats.api import (
     client_errors,
@@ -70,8 +71,18 @@ def create_app(
         from tradestats.api import faults
 
         faults.install(app, services)
+    inner: Any = app.wsgi_app
+    if settings.trusted_proxies:
+        # werkzeug's ProxyFix: the last N X-Forwarded-* values become the client address,
+        # scheme and host, so request.is_secure and redirects follow the browser's https.
+        inner = ProxyFix(
+            inner,
+            x_for=settings.trusted_proxies,
+            x_proto=settings.trusted_proxies,
+            x_host=settings.trusted_proxies,
+        )
     app.wsgi_app = RequestObservability(  # type: ignore[method-assign]
-        LivenessResponder(app.wsgi_app, services.started_monotonic), settings, SECURITY_HEADERS
+        LivenessResponder(inner, services.started_monotonic), settings, SECURITY_HEADERS
     )
     return app
 

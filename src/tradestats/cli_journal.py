@@ -267,7 +267,9 @@ def _fmt(key: str, value: Any) -> str:
 
 
 def _table(report: dict[str, Any]) -> str:
-    lines = [f"basis: {report['basis']} P&L, days in {report['timezone']}", ""]
+    currency = report.get("currency")
+    money = f" in {currency}" if currency else ""
+    lines = [f"basis: {report['basis']} P&L{money}, days in {report['timezone']}", ""]
     kpis, daily = report["kpis"], report["daily"]
     for key, label in _KPI_LABELS:
         lines.append(f"{label:<18} {_fmt(key, kpis.get(key)):>16}")

@@ -226,6 +226,16 @@ FIELDS: tuple[Field, ...] = (
         "Comma-separated origins allowed by CORS; empty = no CORS.",
     ),
     Field(
+        "trusted_proxies",
+        "TRADESTATS_TRUSTED_PROXIES",
+        "int",
+        "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are "
+        "trusted (0 = none: the headers are ignored). Behind one TLS-terminating proxy, 1: "
+        "the login cookie is then Secure and redirects keep https.",
+        minimum=0,
+        maximum=10,
+    ),
+    Field(
         "db_pool_size",
         "TRADESTATS_DB_POOL_SIZE",
         "int",
@@ -295,6 +305,7 @@ class Settings:
     max_upload_mb: int = 50
     max_json_kb: int = 1024
     cors_origins: tuple[str, ...] = ()
+    trusted_proxies: int = 0
     db_pool_size: int = 0
     db_pool_timeout: float = 5.0
     db_connect_timeout: int = 3

@@ -179,6 +179,22 @@ def test_login_sets_strict_httponly_cookie(data_dir: Path) -> None:
     assert client.get("/api/info").status_code == 401
 
 
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_forwarded_proto_trusted_only_behind_configured_proxies(
+    data_dir: Path, proxies: int
+) -> None:
+    """Behind a TLS-terminating proxy (TRADESTATS_TRUSTED_PROXIES=1) the login cookie is
+    Secure; without the setting a client's X-Forwarded-Proto is ignored."""
+    client = make_app(data_dir, token=TOKEN, trusted_proxies=proxies).test_client()
+    resp = client.post(
+        "/login",
+        data={"token": TOKEN, "next": "/"},
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"},
+    )
+    assert resp.status_code == 303
+    assert ("Secure" in resp.headers["Set-Cookie"]) is bool(proxies)
+
+
 def test_openapi_lists_every_api_route(client: FlaskClient) -> None:
     doc = client.get("/api/openapi.json").json
     assert doc["openapi"] == "3.1.0"

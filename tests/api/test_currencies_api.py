@@ -121,6 +121,11 @@ def test_stats_over_accounts_in_different_currencies_are_a_400(client: FlaskClie
     assert client.get("/api/stats/equity").status_code == 400
     eu = client.get("/api/stats", query_string={"account": "eu"}).json
     assert (eu["currency"], eu["kpis"]["net_pnl"]) == ("EUR", 48.0)
+    # Strategy statistics add up P&L too: refused over both, in EUR for one account.
+    strat = client.get("/api/stats/strategies")
+    assert strat.status_code == 400 and "eu (EUR)" in strat.json["detail"]
+    eu_strat = client.get("/api/stats/strategies", query_string={"account": "eu"}).json
+    assert (eu_strat["currency"], eu_strat["total"]["count"]) == ("EUR", 1)
     trades = client.get("/api/trades").json["items"]  # each trade in its own currency
     assert sorted((t["currency"], t["baseCurrency"]) for t in trades) == [
         ("EUR", "EUR"), ("USD", "USD")

@@ -98,7 +98,7 @@ beforeEach(() => {
 
 function statsRoutes(overrides = {}) {
   return {
-    'GET /api/stats': (q) => ({ basis: q.basis, timezone: q.tz, kpis: KPIS, daily: DAILY, breakdowns: BREAKDOWNS, version: 'v1' }),
+    'GET /api/stats': (q) => ({ basis: q.basis, timezone: q.tz, currency: 'EUR', kpis: KPIS, daily: DAILY, breakdowns: BREAKDOWNS, version: 'v1' }),
     'GET /api/stats/equity': (q) => ({ basis: q.basis, startingCapital: 10000, points: [{ date: '2026-06-05', pnl: 385.25, equity: 10385.25, drawdown: 0 }, { date: '2026-06-09', pnl: -1850.88, equity: 8534.37, drawdown: -1850.88 }] }),
     'GET /api/stats/calendar': () => ({ basis: 'net', timezone: 'UTC', days: [{ date: '2026-06-05', pnl: 385.25, trades: 3 }, { date: '2026-06-09', pnl: -1850.88, trades: 6 }] }),
     'GET /api/trades': (q) => ({ total: 1, limit: Number(q.limit ?? 50), offset: Number(q.offset ?? 0), items: [TRADE] }),
@@ -112,7 +112,7 @@ test('summary: KPI cards (net with gross beside it), equity + drawdown, monthly 
   const view = summary.mount(ctx);
   await flush();
   const text = root.text;
-  assert.match(text, /Net P&L\+37,246\.52Gross \+38,676\.34/);
+  assert.match(text, /Net P&L\+37,246\.52Gross \+38,676\.34 · EUR/);
   assert.match(text, /Win rate54\.9 %224 W · 184 L · 0 BE/);
   assert.match(text, /Profit factor1\.52/);
   assert.match(text, /Max drawdown−7,938\.81/);

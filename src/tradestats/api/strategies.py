@@ -10,12 +10,14 @@ from flask import Blueprint, Response, current_app, json
 from pydantic import BaseModel, Field
 
 from tradestats.api.openapi import ApiSpec, ResponseSpec
-from tradestats.api.trades import Filters, Paging
+from tradestats.api.trades import Filters, Paging, mixed_currencies_problem
+from tradestats.journal.reports import MixedCurrencies
 from tradestats.journal.strategies import DEFAULT_WINDOW_SECONDS, Leg, StrategyKind
 from tradestats.journal.strategies import StrategyPosition as Position
 from tradestats.journal.strategy_reports import (
     PositionFilter,
     select_positions,
+    strategy_currency,
     strategy_statistics,
 )
 from tradestats.services import services_of
@@ -122,6 +124,10 @@ class GroupOut(SummaryOut):
 
 
 class StrategyStats(BaseModel):
+    currency: str | None = Field(
+        description="The base currency of the positions' account(s): every amount is in it "
+        "(null when there is no position)"
+    )
     basis: str
     window: float
     total: SummaryOut
@@ -247,8 +253,13 @@ def register(spec: ApiSpec) -> Blueprint:
     )
     def strategy_stats(query: StrategyStatsQuery) -> Response:
         basis = query.basis
+        engine = services_of(current_app).engine
+        try:
+            currency = strategy_currency(engine, query.account, query.window)
+        except MixedCurrencies as exc:
+            raise mixed_currencies_problem(exc) from None
         stats = strategy_statistics(
-            services_of(current_app).engine,
+            engine,
             query.account,
             query.window,
             query.position_filter(),
@@ -256,6 +267,7 @@ def register(spec: ApiSpec) -> Blueprint:
         )
         return _json(
             {
+                "currency": currency,
                 "basis": basis,
                 "window": query.window,
                 "total": summary_dict(stats.total),

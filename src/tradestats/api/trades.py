@@ -242,15 +242,20 @@ def _report(q: StatsQuery) -> dict[str, Any]:
     try:
         return journal_report(services_of(current_app).engine, _params(q))
     except MixedCurrencies as exc:
-        raise ApiProblem(
-            400,
-            "Accounts in different currencies",
-            str(exc),
-            errors=[
-                {"name": "account", "in": "query", "reason": f"{name} has base currency {cur}"}
-                for name, cur in sorted(exc.currencies.items())
-            ],
-        ) from None
+        raise mixed_currencies_problem(exc) from None
+
+
+def mixed_currencies_problem(exc: MixedCurrencies) -> ApiProblem:
+    """The 400 answer to statistics over accounts of different base currencies."""
+    return ApiProblem(
+        400,
+        "Accounts in different currencies",
+        str(exc),
+        errors=[
+            {"name": "account", "in": "query", "reason": f"{name} has base currency {cur}"}
+            for name, cur in sorted(exc.currencies.items())
+        ],
+    )
 
 
 def _params(q: StatsQuery) -> ReportParams:

@@ -93,6 +93,7 @@ def render_html(report: dict[str, Any], params: ReportParams) -> str:
         )
         or "all trades"
     )
+    currency = f" in {escape(report['currency'])}" if report.get("currency") else ""
     cards = [
         ("Net P&L", _money(kpis["net_pnl"])),
         ("Gross P&L", _money(kpis["gross_pnl"])),
@@ -127,8 +128,8 @@ td, th {{ border-bottom: 1px solid #e6e9ed; padding: .25rem .7rem; text-align: r
 td:first-child, th:first-child {{ text-align: left; }}
 </style></head><body>
 <h1>Trading statistics</h1>
-<p>{escape(filters)} · {escape(report["basis"])} P&amp;L · days in {escape(report["timezone"])}
- · tradestats {escape(__version__)}</p>
+<p>{escape(filters)} · {escape(report["basis"])} P&amp;L{currency}
+ · days in {escape(report["timezone"])} · tradestats {escape(__version__)}</p>
 <div class="cards">{card_html}</div>
 {charts}
 {tables}

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 
+from tradestats.journal.reports import MixedCurrencies
 from tradestats.journal.single_flight import SingleFlight
 from tradestats.journal.strategies import (
     DEFAULT_WINDOW_SECONDS,
@@ -229,6 +230,21 @@ def strategy_statistics(
 
     key = ("statistics", engine.url.render_as_string(), version, account, float(window_seconds))
     return _cached(_RESULTS, (*key, selection, basis), compute)
+
+
+def strategy_currency(engine: Engine, account: str | None, window_seconds: float) -> str | None:
+    """The base currency the strategy figures of `account` (None: all accounts) are in:
+    the one base currency of the accounts that have positions. Raises `MixedCurrencies`
+    when those accounts' base currencies differ (their P&L cannot be added up); None
+    when there is no position."""
+    positions = _positions(engine, _version(engine), account, window_seconds)
+    with engine.connect() as conn:
+        bases = {a.name: a.base_currency for a in journal_repo.list_accounts(conn)}
+    names = {p.account for p in positions} if account is None else {account}
+    currencies = {name: bases[name] for name in names if name in bases}
+    if len(set(currencies.values())) > 1:
+        raise MixedCurrencies(currencies)
+    return next(iter(currencies.values()), None)
 
 
 def warm_cache(engine: Engine) -> StrategyStatistics:

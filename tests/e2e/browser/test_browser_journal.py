@@ -144,7 +144,7 @@ def test_import_through_the_page_then_summary_and_trades_match_the_library(
     cards = kpi_cards(page)
     net_value, net_sub = cards["Net P&L"]
     assert net_value == money(expected.net, signed=True)
-    assert net_sub == f"Gross {money(expected.gross, signed=True)}"
+    assert net_sub == f"Gross {money(expected.gross, signed=True)} · USD"
     decided = expected.wins + expected.losses
     rate_value, rate_sub = cards["Win rate"]
     assert rate_value == f"{expected.wins / decided * 100:.1f} %"

@@ -371,3 +371,10 @@ def test_cli_import_refusal_and_report_refusal_exit_1(tmp_path: Path) -> None:
     assert refused.exit_code == 1 and "different base currencies" in refused.stderr
     one = runner.invoke(main, ["report", "--format", "json", "--account", "eu"], env=env)
     assert one.exit_code == 0 and '"currency": "EUR"' in one.stdout
+    table = runner.invoke(main, ["report", "--account", "eu"], env=env)
+    assert table.exit_code == 0 and "net P&L in EUR" in table.stdout
+    out = tmp_path / "report.html"
+    html = runner.invoke(
+        main, ["report", "--format", "html", "--account", "eu", "--output", str(out)], env=env
+    )
+    assert html.exit_code == 0 and "net P&amp;L in EUR" in out.read_text()

@@ -31,11 +31,12 @@ export function kpiCards(stats) {
   const k = stats.kpis ?? {};
   const d = stats.daily ?? {};
   const basis = stats.basis === 'gross' ? 'gross' : 'net';
+  const ccy = typeof stats.currency === 'string' ? stats.currency : '';
   const tag = basis === 'gross' ? ' (gross)' : '';
   const dd = typeof d.max_drawdown === 'number' ? -Math.abs(d.max_drawdown) : null;
   const ddDates = d.max_drawdown_peak && d.max_drawdown_trough ? `${d.max_drawdown_peak} → ${d.max_drawdown_trough}` : '';
   return [
-    { label: 'Net P&L', value: formatMoney(k.net_pnl, { signed: true }), tone: signClass(k.net_pnl), sub: `Gross ${formatMoney(k.gross_pnl, { signed: true })}`, title: 'Net = gross − fees' },
+    { label: 'Net P&L', value: formatMoney(k.net_pnl, { signed: true }), tone: signClass(k.net_pnl), sub: `Gross ${formatMoney(k.gross_pnl, { signed: true })}${ccy ? ` · ${ccy}` : ''}`, title: ccy ? `Net = gross − fees, in the account's base currency (${ccy})` : 'Net = gross − fees' },
     { label: `Win rate${tag}`, value: formatPercent(k.win_rate), sub: `${formatCount(k.wins)} W · ${formatCount(k.losses)} L · ${formatCount(k.breakevens)} BE`, title: 'wins / (wins + losses); breakevens (|P&L| ≤ 0.005) counted apart' },
     { label: `Profit factor${tag}`, value: formatRatio(k.profit_factor), sub: `${formatMoney(k.gross_profit, { digits: 0 })} / ${formatMoney(Math.abs(k.gross_loss ?? 0), { digits: 0 })}`, title: 'gross profit / |gross loss|' },
     { label: `Expectancy${tag}`, value: formatMoney(k.expectancy, { signed: true }), tone: signClass(k.expectancy), sub: `per trade · ${formatCount(k.count)} trades`, title: 'mean P&L per trade' },
