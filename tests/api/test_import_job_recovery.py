@@ -93,6 +93,9 @@ def test_job_of_a_dead_process_is_run_again(
 ) -> None:
     data, rows = big_file
     _stale_job(client, {"host": socket.gethostname(), "pid": _dead_pid(), "started": "1"})
+    # Until someone re-submits, the job reads as failed (interrupted), not "running".
+    shown = client.get(f"/api/imports/jobs/{JOB_ID}").json
+    assert shown["status"] == "failed" and shown["error"] == imports_api.INTERRUPTED_ERROR
     resp = _submit(client, data)
     assert resp.status_code == 202
     assert resp.json["id"] == JOB_ID and resp.json["status"] == "queued"

@@ -123,6 +123,9 @@ def test_put_replaces_the_document_omitted_fields_take_defaults(client: FlaskCli
         ({"capital": 0}, "capital"),
         ({"capital": -100}, "capital"),
         ({"capital": "lots"}, "capital"),
+        ({"capital": False}, "capital"),  # JSON booleans are not numbers
+        ({"capital": "25000"}, "capital"),  # nor are numeric strings
+        ({"thresholds": {"min_avg_volume": True}}, "thresholds.min_avg_volume"),
         ({"capital": 1e13}, "capital"),
         ({"thresholds": {"min_avg_volume": -1}}, "thresholds.min_avg_volume"),
         ({"thresholds": {"min_iv30_rv30": 0}}, "thresholds.min_iv30_rv30"),

@@ -77,6 +77,13 @@ class ImportList(BaseModel):
     items: list[ImportReportModel]
 
 
+#: What a background import whose server process died (SIGKILL, OOM, power cut) reports.
+INTERRUPTED_ERROR = (
+    "interrupted: the server process running this import stopped, and nothing of the file "
+    "was stored; send the file again with the same Idempotency-Key to run it again"
+)
+
+
 class ImportJob(BaseModel):
     id: str
     status: str
@@ -262,6 +269,10 @@ def register(spec: ApiSpec) -> Blueprint:
         local = _LOCAL_PROGRESS.get(job_id)
         if local is not None and job["status"] == "running":
             job["progress"] = local
+        elif job["status"] in ("queued", "running") and _owner_gone(job.get("params_json")):
+            # Shown, not written: a re-submission with the key takes the job over.
+            job["status"] = "failed"
+            job["error"] = INTERRUPTED_ERROR
         return _json({k: job[k] for k in ("id", "status", "progress", "result", "error")})
 
     @spec.route(

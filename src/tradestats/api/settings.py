@@ -53,18 +53,21 @@ class ThresholdsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_avg_volume: float = Field(
+        strict=True,  # a JSON number: not true/false, not a numeric string
         default=_DEFAULT_THRESHOLDS.min_avg_volume,
         ge=0,
         le=1e10,
         description="mean share volume of 30 sessions a ticker needs (the scan pre-filter too)",
     )
     min_iv30_rv30: float = Field(
+        strict=True,  # a JSON number: not true/false, not a numeric string
         default=_DEFAULT_THRESHOLDS.min_iv30_rv30,
         gt=0,
         le=10,
         description="IV30 / RV30 a ticker needs",
     )
     max_slope: float = Field(
+        strict=True,  # a JSON number: not true/false, not a numeric string
         default=_DEFAULT_THRESHOLDS.max_slope,
         ge=-0.1,
         le=0.1,
@@ -86,6 +89,7 @@ class UserSettingsModel(BaseModel):
         description="IANA zone for calendar days of the statistics; null: the browser's zone",
     )
     capital: float = Field(
+        strict=True,  # a JSON number: not true/false, not a numeric string
         default=DEFAULT_CAPITAL,
         gt=0,
         le=1e12,
