@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradestats.journal.model import CorporateAction, Instrument
@@ -128,19 +128,6 @@ def load_corporate_actions(
             )
         )
     return out
-
-
-def delete_for_import(conn: Connection, import_id: int) -> dict[int, set[int]]:
-    """Delete the import's corporate actions; returns {account id: {instrument id}}."""
-    affected: dict[int, set[int]] = {}
-    for account_id, instrument_id in conn.execute(
-        select(corporate_actions.c.account_id, corporate_actions.c.instrument_id)
-        .where(corporate_actions.c.import_id == import_id)
-        .distinct()
-    ):
-        affected.setdefault(account_id, set()).add(instrument_id)
-    conn.execute(delete(corporate_actions).where(corporate_actions.c.import_id == import_id))
-    return affected
 
 
 def _aware(value: datetime) -> datetime:

@@ -33,11 +33,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tradestats.journal.model import AssetClass, Execution, Instrument, OptionRight, Side
-from tradestats.store import corporate_action_repo
 from tradestats.store.tables import (
     DecimalText,
     accounts,
     app_settings,
+    corporate_actions,
     executions,
     imports,
     instruments,
@@ -291,14 +291,15 @@ def count_imports(conn: Connection) -> int:
 def delete_import(conn: Connection, import_id: int) -> dict[int, set[int]]:
     """Delete an import and exactly its executions and corporate actions; returns the
     affected {account: {instrument}}."""
-    affected = corporate_action_repo.delete_for_import(conn, import_id)
-    for account_id, instrument_id in conn.execute(
-        select(executions.c.account_id, executions.c.instrument_id)
-        .where(executions.c.import_id == import_id)
-        .distinct()
-    ):
-        affected.setdefault(account_id, set()).add(instrument_id)
-    conn.execute(delete(executions).where(executions.c.import_id == import_id))
+    affected: dict[int, set[int]] = {}
+    for table in (corporate_actions, executions):
+        for account_id, instrument_id in conn.execute(
+            select(table.c.account_id, table.c.instrument_id)
+            .where(table.c.import_id == import_id)
+            .distinct()
+        ):
+            affected.setdefault(account_id, set()).add(instrument_id)
+        conn.execute(delete(table).where(table.c.import_id == import_id))
     conn.execute(delete(imports).where(imports.c.id == import_id))
     return affected
 
