@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
+from flask.sessions import NullSession, SessionInterface
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -44,6 +45,7 @@ def create_app(
     app = Flask(__name__, static_folder="web", static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.session_interface = NoSessions()
 
     redis = _redis_client(settings)
     services = Services(
@@ -85,6 +87,20 @@ def create_app(
         LivenessResponder(inner, services.started_monotonic), settings, SECURITY_HEADERS
     )
     return app
+
+
+class NoSessions(SessionInterface):
+    """The app keeps no Flask session (signing in sets its own cookie, api/security.py):
+    every request gets the same read-only null session instead of a new one built and
+    checked for saving, which was 2% of a worker's time on /api/info (py-spy)."""
+
+    _null = NullSession()  # refuses every write, so one instance can be shared
+
+    def open_session(self, app: Flask, request: Any) -> NullSession:
+        return self._null
+
+    def save_session(self, app: Flask, session: Any, response: Any) -> None:
+        return None
 
 
 def _redis_client(settings: Settings) -> Any | None:

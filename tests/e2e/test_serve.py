@@ -213,6 +213,34 @@ def test_non_loopback_with_token_requires_it(data_dir: Path) -> None:
         assert ok.status_code == 200
 
 
+@pytest.mark.parametrize("proxies", ["0", "1"])
+def test_forwarded_headers_trusted_only_from_configured_proxies(
+    data_dir: Path, proxies: str
+) -> None:
+    """Over gunicorn, as in-process: a client's X-Forwarded-Proto makes the login cookie
+    Secure only with TRADESTATS_TRUSTED_PROXIES set, and a SCRIPT_NAME header never
+    moves the app (gunicorn itself trusts no forwarding header, not even from
+    127.0.0.1)."""
+    env = {"TRADESTATS_TOKEN": TOKEN, "TRADESTATS_TRUSTED_PROXIES": proxies}
+    with ServerProcess(data_dir, env=env) as srv:
+        resp = requests.post(
+            srv.url + "/login",
+            data={"token": TOKEN, "next": "/"},
+            headers={"X-Forwarded-Proto": "https", "X-Forwarded-Ssl": "on"},
+            allow_redirects=False,
+            timeout=5,
+        )
+        assert resp.status_code == 303
+        assert ("Secure" in resp.headers["Set-Cookie"]) is (proxies == "1")
+        moved = requests.get(
+            srv.url + "/api/info",
+            headers={"Authorization": f"Bearer {TOKEN}", "SCRIPT_NAME": "/elsewhere"},
+            timeout=5,
+        )
+        assert moved.status_code == 200
+        assert moved.json()["version"]
+
+
 def test_dev_server_is_loopback_only(data_dir: Path) -> None:
     proc = subprocess.run(
         [

@@ -84,8 +84,7 @@ class RequestObservability:
             method = method if method in _KNOWN_METHODS else "OTHER"
             route = environ.get(ROUTE_KEY, UNMATCHED)
             status = status_holder[0].split(" ", 1)[0] if status_holder else "500"
-            metrics.HTTP_REQUESTS.labels(method, route, status).inc()
-            metrics.HTTP_DURATION.labels(method, route).observe(elapsed)
+            metrics.record_request(method, route, status, elapsed)
             metrics.HTTP_IN_FLIGHT.dec()
             sink = access_sink()
             if sink is not None:

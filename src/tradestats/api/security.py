@@ -115,8 +115,10 @@ def check_body_limits(settings: Settings) -> Response | None:
 
 
 def cors_preflight(settings: Settings) -> Response | None:
+    if request.method != "OPTIONS":  # first: spares building the headers per request
+        return None
     origin = request.headers.get("Origin")
-    if request.method != "OPTIONS" or not origin or origin not in settings.cors_origins:
+    if not origin or origin not in settings.cors_origins:
         return None
     resp = Response(status=204)
     resp.headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, PUT, PATCH, DELETE"

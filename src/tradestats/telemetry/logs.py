@@ -97,6 +97,10 @@ def format_access(
 
 
 ACCESS_LOGGER = "tradestats.access"
+# The same objects for the life of the process (the logging manager never replaces a
+# logger); looked up once because getLogger takes logging's module lock, on every request.
+_ROOT_LOGGER = logging.getLogger()
+_ACCESS_LOGGER = logging.getLogger(ACCESS_LOGGER)
 
 
 def access_sink() -> BufferedStreamHandler | None:
@@ -106,8 +110,8 @@ def access_sink() -> BufferedStreamHandler | None:
     handler = _handler
     if handler is None or not isinstance(handler.formatter, JsonFormatter):
         return None
-    root = logging.getLogger()
-    access = logging.getLogger(ACCESS_LOGGER)
+    root = _ROOT_LOGGER
+    access = _ACCESS_LOGGER
     if (
         len(root.handlers) != 1
         or root.handlers[0] is not handler

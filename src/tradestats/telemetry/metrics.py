@@ -47,6 +47,24 @@ HTTP_IN_FLIGHT = Gauge(
     "HTTP requests being served now.",
     multiprocess_mode="livesum",
 )
+# Labelled children by (method, route, status), looked up once per series: `labels()`
+# validates its arguments and takes a lock on every call, and this is on every request's
+# path. Bounded like the series themselves (method, route template, status code).
+_REQUEST_SERIES: dict[tuple[str, str, str], tuple[Counter, Histogram]] = {}
+
+
+def record_request(method: str, route: str, status: str, seconds: float) -> None:
+    """Count one answered request and observe its duration."""
+    key = (method, route, status)
+    series = _REQUEST_SERIES.get(key)
+    if series is None:
+        series = _REQUEST_SERIES.setdefault(
+            key, (HTTP_REQUESTS.labels(method, route, status), HTTP_DURATION.labels(method, route))
+        )
+    series[0].inc()
+    series[1].observe(seconds)
+
+
 DB_POOL_CHECKED_OUT = Gauge(
     "tradestats_db_pool_checked_out",
     "DB connections checked out of the pool now.",
