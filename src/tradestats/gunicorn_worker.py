@@ -1,39 +1,48 @@
-"""gunicorn's ``gthread`` worker with a shorter hand-off between its threads.
+"""gunicorn's ``gthread`` worker, with kept-alive connections watched by the pool threads.
 
-The model is gunicorn's own and unchanged: one main thread accepts connections and
-watches kept-alive ones in a poller; a fixed pool of threads parses and serves each
-request; after a response a kept-alive connection goes back to the poller. What changes
-is how a connection travels between them. Stock ``gthread`` wraps every request in a
-``concurrent.futures`` future and sends each one back to the main thread through a pipe,
-which wakes the main thread a second time per request to put the connection back in the
-poller. Under wrk on a 2-core machine (py-spy, ``--gil``) that machinery was about a tenth
-of a worker's GIL time on ``/api/health``, before counting the extra syscalls and thread
-switches.
+The model stays gunicorn's: a fixed pool of threads parses and serves requests, one
+main thread accepts connections, keeps the worker's heartbeat and closes connections
+left idle past ``--keep-alive``. What changes is the path of a request on a kept-alive
+connection. Stock ``gthread`` watches idle connections in the main thread's poller;
+each request then wakes the main thread, which unregisters the socket and submits a
+``concurrent.futures`` job to the pool; when the job is done a future callback writes
+to a pipe that wakes the main thread again to register the socket once more. Under wrk
+at 256 connections on a 2-core machine that was most of a worker's thread switches
+(strace: 52 futex calls per request) and a tenth of its GIL time (py-spy).
 
-Here the pool threads take connections from one `queue.SimpleQueue` and, in the common
-case (keep-alive, worker running, nothing read ahead), put the connection back in the
-poller themselves: the kernel's epoll and the selector's key table accept registrations
-from any thread (a dict insert under the GIL), and the main thread's epoll wait picks
-the connection up as soon as it is registered. Every other outcome (close, deferral of a
-connection that sent nothing yet, a worker that is stopping, an exception) goes through
-gunicorn's own ``finish_request`` on the main thread, exactly as before.
+Here idle connections wait in one epoll set of their own, registered one-shot: a pool
+thread blocked in ``epoll_wait`` on it wakes with exactly one ready connection (the
+kernel wakes one waiter per event and disarms the socket), serves it, and re-arms it
+with a single ``epoll_ctl``. The main thread is not involved. New connections join
+the same set as soon as they are accepted, so no pool thread waits for a client's
+first bytes. Everything else (a response that closes the connection, an exception,
+a worker that is stopping) goes through gunicorn's own ``finish_request`` on the main
+thread as before.
 
-Written here rather than configured: gunicorn has no option for this; subclassing keeps
-its parser, WSGI environ, response, timeouts, heartbeat and graceful drain untouched.
+Linux only (epoll); elsewhere `worker_class` names gunicorn's own ``gthread``.
+Written here because gunicorn has no option for it; subclassing keeps gunicorn's
+parser, WSGI environ, response, timeouts, heartbeat and graceful drain.
 """
 
 from __future__ import annotations
 
-import queue
-import selectors
+import collections
+import errno
+import os
+import select
 import threading
 import time
-from functools import partial
 from typing import Any
 
+from gunicorn.http.body import LengthReader
 from gunicorn.workers import gthread
 
-_STOP = object()
+_WAIT_EVENTS = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "EPOLLONESHOT") else 0
+
+
+def worker_class() -> str:
+    """The gunicorn worker class for this platform."""
+    return "tradestats.gunicorn_worker.ThreadWorker" if hasattr(select, "epoll") else "gthread"
 
 
 class _Outcome:
@@ -52,30 +61,6 @@ class _Outcome:
         if self._error is not None:
             raise self._error
         return self._value
-
-
-class _Pool:
-    """The threads serving connections; ``shutdown`` mirrors the executor's.
-
-    Threads are not daemons, like the executor's: a request still running when the
-    worker leaves its loop is finished before the process exits (the master's graceful
-    timeout still bounds that)."""
-
-    def __init__(self, worker: ThreadWorker, size: int) -> None:
-        self.jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self.threads = [
-            threading.Thread(target=worker.serve_jobs, args=(self.jobs,), name=f"gthread-{n}")
-            for n in range(size)
-        ]
-        for thread in self.threads:
-            thread.start()
-
-    def shutdown(self, wait: bool = True) -> None:
-        for _ in self.threads:
-            self.jobs.put(_STOP)
-        if wait:
-            for thread in self.threads:
-                thread.join()
 
 
 class SettledConfig:
@@ -99,50 +84,219 @@ class SettledConfig:
         raise AttributeError(f"a worker's configuration is read-only ({name})")
 
 
+class _Pool:
+    """The serving threads; ``shutdown`` mirrors the executor's that gunicorn calls.
+
+    Threads are not daemons, like the executor's: a request still running when the
+    worker leaves its loop is finished before the process exits (the master's graceful
+    timeout still bounds that)."""
+
+    def __init__(self, worker: ThreadWorker, size: int) -> None:
+        self.worker = worker
+        self.threads = [
+            threading.Thread(target=worker.serve_connections, name=f"gthread-{n}")
+            for n in range(size)
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        self.worker.stop_serving()
+        if wait:
+            for thread in self.threads:
+                thread.join()
+
+
 class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
-    """``gthread`` with the hand-off described in the module docstring, reading its
-    configuration through `SettledConfig`."""
+    """``gthread`` with idle connections in a one-shot epoll set served by the pool
+    threads (module docstring), reading its configuration through `SettledConfig`."""
 
     tpool: _Pool
     cfg: Any
 
     def init_process(self) -> None:
         self.cfg = SettledConfig(self.cfg)
-        super().init_process()
+        self._idle = select.epoll()
+        self._idle_conns: dict[int, Any] = {}  # fd -> connection, while armed
+        # keepalived_conns (gunicorn's, oldest timeout first) and _idle_conns change
+        # together, from pool threads and the main thread: always under this lock.
+        self._idle_lock = threading.Lock()
+        # Connections with a request already read into their buffer (the socket will not
+        # become readable for it), handed to any pool thread through the wake pipe.
+        self._ready: collections.deque[Any] = collections.deque()
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self._idle.register(self._wake_r, select.EPOLLIN)  # level-triggered: wakes all
+        self._stopping = False
+        super().init_process()  # creates the pool (get_thread_pool), then runs the loop
 
     def get_thread_pool(self) -> _Pool:
         return _Pool(self, self.cfg.threads)
 
+    # --- main thread ---------------------------------------------------------------
+
+    def accept(self, listener: Any) -> None:
+        try:
+            client_sock, client_addr = listener.accept()
+        except OSError as exc:  # as gunicorn: another worker won it, or the client left
+            if exc.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = gthread.TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        # gunicorn gives a new connection this long to send its first bytes.
+        wait = max(self.cfg.keepalive, gthread.DEFAULT_WORKER_DATA_TIMEOUT)
+        self._park(conn, time.monotonic() + wait)
+
     def enqueue_req(self, conn: Any) -> None:
-        self.tpool.jobs.put(conn)
+        """gunicorn's paths that hand a connection to the pool (its keep-alive branch of
+        ``finish_request`` while stopping, a request already read ahead)."""
+        self._ready.append(conn)
+        try:
+            os.write(self._wake_w, b"\0")
+        except BlockingIOError:  # pipe full: the pool threads are awake already
+            pass
 
-    def serve_jobs(self, jobs: queue.SimpleQueue[Any]) -> None:
+    def murder_keepalived(self, force: bool = False) -> None:
+        """Close connections idle past their timeout (all of them with ``force``)."""
+        now = time.monotonic()
         while True:
-            conn = jobs.get()
-            if conn is _STOP:
-                return
-            try:
-                result = self.handle(conn)
-            except BaseException as exc:  # the executor would store it in the future
-                self.method_queue.defer(self.finish_request, conn, _Outcome(error=exc))
-                continue
-            if result is True and self.alive and not conn.parser.unreader.buf.getvalue():
-                self._keep_alive(conn)
-            else:
-                self.method_queue.defer(self.finish_request, conn, _Outcome(result))
+            with self._idle_lock:
+                if not self.keepalived_conns:
+                    return
+                conn = self.keepalived_conns[0]
+                if conn.timeout > now and not force:
+                    return
+                self.keepalived_conns.popleft()
+                armed = self._idle_conns.pop(conn.fd, None) is conn
+            if armed:
+                try:
+                    self._idle.unregister(conn.fd)
+                except (OSError, ValueError):  # pragma: no cover - already gone
+                    pass
+            else:  # parked by gunicorn's own finish_request, in its poller
+                try:
+                    self.poller.unregister(conn.sock)
+                except (OSError, KeyError, ValueError):
+                    pass
+            self.nr_conns -= 1
+            conn.close()
 
-    def _keep_alive(self, conn: Any) -> None:
-        """``finish_request``'s keep-alive branch, run on the pool thread."""
-        conn.sock.setblocking(False)
-        conn.set_timeout()
-        self.keepalived_conns.append(conn)  # before it can become readable
-        if not self.alive:  # stopping began meanwhile: linger briefly, as gunicorn does
-            conn.timeout = min(conn.timeout, time.monotonic() + gthread.STOP_KEEPALIVE_LINGER)
-        self.poller.register(
-            conn.sock, selectors.EVENT_READ, partial(self.on_client_socket_readable, conn)
-        )
+    def on_client_socket_readable(self, conn: Any, client: Any) -> None:
+        # gunicorn's poller path (connections kept by its finish_request while stopping).
+        self.poller.unregister(client)
+        with self._idle_lock:
+            try:
+                self.keepalived_conns.remove(conn)
+            except ValueError:
+                return  # closed as expired meanwhile
+        self.enqueue_req(conn)
 
     def _cap_keepalive(self, deadline: float) -> None:
-        # Pool threads may append while the main thread caps: iterate over a snapshot.
-        for conn in list(self.keepalived_conns):
-            conn.timeout = min(conn.timeout, deadline)
+        with self._idle_lock:
+            for conn in self.keepalived_conns:
+                conn.timeout = min(conn.timeout, deadline)
+
+    # --- pool threads --------------------------------------------------------------
+
+    def stop_serving(self) -> None:
+        self._stopping = True
+        try:
+            os.write(self._wake_w, b"\0")  # never read: every thread sees the pipe ready
+        except BlockingIOError:
+            pass
+
+    def serve_connections(self) -> None:
+        poll = self._idle.poll
+        wake = self._wake_r
+        while not self._stopping:
+            for fd, _events in poll(-1, 1):
+                if fd == wake:
+                    conn = self._take_ready()
+                else:
+                    conn = self._claim(fd)
+                if conn is not None:
+                    self._serve(conn)
+
+    def _take_ready(self) -> Any | None:
+        try:
+            conn = self._ready.popleft()
+        except IndexError:
+            return None
+        try:
+            os.read(self._wake_r, 1)
+        except BlockingIOError:  # another thread took the byte of a later connection
+            pass
+        return conn
+
+    def _claim(self, fd: int) -> Any | None:
+        with self._idle_lock:
+            conn = self._idle_conns.pop(fd, None)
+            if conn is None:
+                return None  # closed as expired just before its socket became ready
+            try:
+                self.keepalived_conns.remove(conn)
+            except ValueError:  # pragma: no cover - the two change together
+                pass
+        conn.data_ready = True  # handle() must not wait for bytes that have arrived
+        return conn
+
+    def _serve(self, conn: Any) -> None:
+        while True:
+            try:
+                result = self.handle(conn)
+            except BaseException as exc:  # what the executor would store in the future
+                self.method_queue.defer(self.finish_request, conn, _Outcome(error=exc))
+                return
+            if result is not True or not self.alive:
+                self.method_queue.defer(self.finish_request, conn, _Outcome(result))
+                return
+            if not conn.parser.unreader.buf.getvalue():
+                self._park(conn, time.monotonic() + self.cfg.keepalive)
+                return
+            # The next request was read along with this one (pipelining): serve it now,
+            # its socket will not become readable for bytes already read.
+
+    def _park(self, conn: Any, timeout: float) -> None:
+        """Wait for the connection's next request in the idle set (any thread).
+
+        The socket stays in blocking mode there, unlike gunicorn's: only readiness is
+        watched, and ``handle`` sets blocking mode anyway (one ``ioctl`` less per
+        request)."""
+        conn.timeout = timeout
+        if not hasattr(conn, "fd"):
+            conn.fd = conn.sock.fileno()
+        with self._idle_lock:
+            self.keepalived_conns.append(conn)
+            self._idle_conns[conn.fd] = conn
+            if not self.alive:  # stopping: linger briefly, as gunicorn does
+                conn.timeout = min(timeout, time.monotonic() + gthread.STOP_KEEPALIVE_LINGER)
+            # Armed under the lock: the main thread cannot close it in between.
+            if getattr(conn, "armed", False):
+                self._idle.modify(conn.fd, _WAIT_EVENTS)
+            else:
+                self._idle.register(conn.fd, _WAIT_EVENTS)
+                conn.armed = True
+
+    def _keepalive_after(self, conn: Any, keepalive: bool) -> bool:
+        """gunicorn drains an unread request body before keeping a connection, bounding
+        the drain with two ``settimeout`` calls, and its parser restores the socket's
+        timeout once more before the next request: three syscalls per request, each a
+        release of the GIL. A request without a body, or whose body was read to its end,
+        has nothing to drain; the parser then forgets it, so the next request starts
+        without that restore (the response already said the connection stays open, so
+        the request did not ask to close it)."""
+        if keepalive:
+            parser = conn.parser
+            body: Any = getattr(parser.mesg, "body", None)
+            reader: Any = getattr(body, "reader", None)
+            if (
+                type(reader) is LengthReader
+                and reader.length == 0
+                and not body.failed
+                and body.buf.tell() == 0
+            ):
+                parser.mesg = None
+                return True
+        return bool(super()._keepalive_after(conn, keepalive))

@@ -150,6 +150,8 @@ def _serve_gunicorn(settings: Settings) -> int:
     from gunicorn.app.base import BaseApplication
     from gunicorn.arbiter import Arbiter
 
+    from tradestats import gunicorn_worker
+
     metrics_dir = prepare_metrics_dir()
     migrate(settings)
     warm_caches(settings, before_fork=True)
@@ -184,7 +186,7 @@ def _serve_gunicorn(settings: Settings) -> int:
             options: dict[str, Any] = {
                 "bind": [bind_address(settings.host, settings.port)],
                 "workers": settings.workers,
-                "worker_class": "tradestats.gunicorn_worker.ThreadWorker",
+                "worker_class": gunicorn_worker.worker_class(),
                 "threads": settings.threads,
                 "timeout": settings.timeout,
                 "graceful_timeout": settings.graceful_timeout,

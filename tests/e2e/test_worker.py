@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from support.servers import ServerProcess
-from tradestats.gunicorn_worker import SettledConfig, _Outcome
 
 REQUEST = b"GET /api/health HTTP/1.1\r\nHost: t\r\n\r\n"
 
@@ -103,29 +102,3 @@ def test_idle_kept_alive_connection_is_closed_after_keepalive(server: ServerProc
         assert sock.recv(1) == b""  # the server closes the idle connection
         waited = time.monotonic() - started
     assert 1.0 <= waited <= 5.0, waited  # TRADESTATS_KEEPALIVE=2 (checked once a second)
-
-
-def test_settled_config_reads_through_once_and_is_read_only() -> None:
-    class Config:
-        reads = 0
-
-        @property
-        def keepalive(self) -> int:
-            Config.reads += 1
-            return 2
-
-    view = SettledConfig(Config())
-    assert view.keepalive == 2
-    assert view.keepalive == 2
-    assert Config.reads == 1
-    with pytest.raises(AttributeError):
-        view.keepalive = 3
-    with pytest.raises(AttributeError):
-        _ = view.missing
-
-
-def test_outcome_reads_like_a_future() -> None:
-    assert _Outcome(True).result() is True
-    assert not _Outcome(False).cancelled()
-    with pytest.raises(OSError):
-        _Outcome(error=OSError("reset")).result()
