@@ -30,6 +30,7 @@ import collections
 import errno
 import os
 import select
+import socket
 import threading
 import time
 from typing import Any
@@ -43,6 +44,29 @@ _WAIT_EVENTS = select.EPOLLIN | select.EPOLLONESHOT if hasattr(select, "EPOLLONE
 def worker_class() -> str:
     """The gunicorn worker class for this platform."""
     return "tradestats.gunicorn_worker.ThreadWorker" if hasattr(select, "epoll") else "gthread"
+
+
+def _has_bytes(sock: Any) -> bool:
+    """Whether the client has sent something not read yet (or closed its side)."""
+    try:
+        return len(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) >= 0
+    except BlockingIOError:
+        return False
+    except OSError:
+        return False
+
+
+class _Socket(socket.socket):
+    """A client socket whose ``setblocking(True)`` is free when it is blocking already.
+
+    gunicorn's ``handle`` sets blocking mode before every request, an ``ioctl`` and a
+    release of the GIL each time; our connections never leave blocking mode after their
+    first request (`ThreadWorker._park`), and ``gettimeout()`` tells without a syscall."""
+
+    def setblocking(self, flag: bool) -> None:
+        if flag and self.gettimeout() is None:
+            return
+        super().setblocking(flag)
 
 
 class _Outcome:
@@ -144,7 +168,9 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
                 raise
             return
         self.nr_conns += 1
-        conn = gthread.TConn(self.cfg, client_sock, client_addr, listener.getsockname())
+        family, kind, proto = client_sock.family, client_sock.type, client_sock.proto
+        sock = _Socket(family, kind, proto, client_sock.detach())
+        conn = gthread.TConn(self.cfg, sock, client_addr, listener.getsockname())
         # gunicorn gives a new connection this long to send its first bytes.
         wait = max(self.cfg.keepalive, gthread.DEFAULT_WORKER_DATA_TIMEOUT)
         self._park(conn, time.monotonic() + wait)
@@ -159,7 +185,11 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
             pass
 
     def murder_keepalived(self, force: bool = False) -> None:
-        """Close connections idle past their timeout (all of them with ``force``)."""
+        """Close connections idle past their timeout (all of them with ``force``).
+
+        A connection whose request has arrived but that no pool thread has taken yet
+        (all busy) is not idle: it keeps its place, as gunicorn's queue of submitted
+        connections would, and is looked at again after another keep-alive period."""
         now = time.monotonic()
         while True:
             with self._idle_lock:
@@ -169,6 +199,10 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
                 if conn.timeout > now and not force:
                     return
                 self.keepalived_conns.popleft()
+                if not force and _has_bytes(conn.sock):  # under the lock: not claimed yet
+                    conn.timeout = now + max(self.cfg.keepalive, 1)
+                    self.keepalived_conns.append(conn)
+                    continue
                 armed = self._idle_conns.pop(conn.fd, None) is conn
             if armed:
                 try:

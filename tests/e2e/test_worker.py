@@ -102,3 +102,31 @@ def test_idle_kept_alive_connection_is_closed_after_keepalive(server: ServerProc
         assert sock.recv(1) == b""  # the server closes the idle connection
         waited = time.monotonic() - started
     assert 1.0 <= waited <= 5.0, waited  # TRADESTATS_KEEPALIVE=2 (checked once a second)
+
+
+def test_request_waiting_for_a_busy_pool_is_not_closed_as_idle(data_dir: Path) -> None:
+    """One thread, busy with a trickled upload for ~4 s; meanwhile a kept-alive
+    connection (keep-alive 1 s) sends its next request. It waits for the thread, as in
+    gunicorn's queue, instead of being closed as idle when its keep-alive runs out."""
+    env = {"TRADESTATS_WORKERS": "1", "TRADESTATS_THREADS": "1", "TRADESTATS_KEEPALIVE": "1"}
+    with ServerProcess(data_dir, env=env) as srv:
+        kept = socket.create_connection(("127.0.0.1", srv.port), timeout=20)
+        with kept:
+            buf = bytearray()
+            kept.sendall(REQUEST)
+            _read_response(kept, buf)  # now parked, keep-alive 1 s
+            body = b'{"message": "' + b"x" * 580 + b'"}'
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as busy:
+                busy.sendall(
+                    b"POST /api/client-errors HTTP/1.1\r\nHost: t\r\n"
+                    b"Content-Type: application/json\r\n"
+                    + f"Content-Length: {len(body)}\r\n\r\n".encode()
+                )
+                time.sleep(0.3)  # the only thread now reads this body
+                kept.sendall(REQUEST)
+                for i in range(0, len(body), 20):  # ~4 s
+                    busy.sendall(body[i : i + 20])
+                    time.sleep(0.14)
+                assert _read_response(busy, bytearray()).split(b" ")[1] in (b"202", b"204")
+            head = _read_response(kept, buf)
+            assert head.startswith(b"HTTP/1.1 200 ")

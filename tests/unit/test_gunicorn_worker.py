@@ -5,13 +5,21 @@ serving worker."""
 from __future__ import annotations
 
 import inspect
+import os
+import socket
 
 import pytest
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.parser import Parser
 from gunicorn.workers import gthread
 
-from tradestats.gunicorn_worker import SettledConfig, ThreadWorker, _Outcome, worker_class
+from tradestats.gunicorn_worker import (
+    SettledConfig,
+    ThreadWorker,
+    _Outcome,
+    _Socket,
+    worker_class,
+)
 
 
 def test_gunicorn_still_has_what_the_worker_overrides_and_calls() -> None:
@@ -74,3 +82,30 @@ def test_outcome_reads_like_a_future() -> None:
     assert not _Outcome(False).cancelled()
     with pytest.raises(OSError):
         _Outcome(error=OSError("reset")).result()
+
+
+def test_worker_socket_skips_only_redundant_blocking_switches() -> None:
+    a, b = socket.socketpair()
+    with a, b:
+        sock = _Socket(a.family, a.type, a.proto, a.detach())
+        with sock:
+            sock.setblocking(False)
+            assert sock.gettimeout() == 0.0
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)
+            sock.setblocking(True)  # a real switch back
+            assert sock.gettimeout() is None
+            sock.setblocking(True)  # already blocking: nothing to do
+            b.sendall(b"x")
+            assert sock.recv(1) == b"x"
+
+
+def test_metrics_process_id_follows_forks() -> None:
+    from tradestats.telemetry import metrics
+
+    assert metrics._process_id() == os.getpid()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        os._exit(0 if metrics._process_id() == os.getpid() else 1)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -25,11 +25,30 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as _multiprocess
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+_pid = [os.getpid()]
+
+
+def _process_id() -> int:
+    """This process's id, kept up to date by a fork hook. prometheus_client asks for it
+    on every metric update to notice a fork (5 ``getpid`` syscalls per request)."""
+    return _pid[0]
+
+
+def _forked() -> None:
+    _pid[0] = os.getpid()
+
+
+os.register_at_fork(after_in_child=_forked)
+
 # The value class is chosen when prometheus_client is first imported; re-evaluate it so a
 # process that set PROMETHEUS_MULTIPROC_DIR after that import still writes shared files.
-values.ValueClass = values.get_value_class()  # type: ignore[no-untyped-call]
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+values.ValueClass = (
+    values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
+    if os.environ.get(MULTIPROC_ENV)
+    else values.MutexValue
+)
 
 HTTP_REQUESTS = Counter(
     "tradestats_http_requests_total",
