@@ -49,11 +49,10 @@ def worker_class() -> str:
 def _has_bytes(sock: Any) -> bool:
     """Whether the client has sent something not read yet (or closed its side)."""
     try:
-        return len(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) >= 0
-    except BlockingIOError:
+        sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+    except OSError:  # BlockingIOError: nothing yet; others: the socket is gone
         return False
-    except OSError:
-        return False
+    return True
 
 
 class _Socket(socket.socket):
@@ -171,6 +170,8 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         family, kind, proto = client_sock.family, client_sock.type, client_sock.proto
         sock = _Socket(family, kind, proto, client_sock.detach())
         conn = gthread.TConn(self.cfg, sock, client_addr, listener.getsockname())
+        conn.fd = sock.fileno()  # kept: a closed socket's fileno() is -1
+        conn.armed = False  # registered in the idle set yet (then re-armed with modify)
         # gunicorn gives a new connection this long to send its first bytes.
         wait = max(self.cfg.keepalive, gthread.DEFAULT_WORKER_DATA_TIMEOUT)
         self._park(conn, time.monotonic() + wait)
@@ -299,15 +300,13 @@ class ThreadWorker(gthread.ThreadWorker):  # type: ignore[misc]
         watched, and ``handle`` sets blocking mode anyway (one ``ioctl`` less per
         request)."""
         conn.timeout = timeout
-        if not hasattr(conn, "fd"):
-            conn.fd = conn.sock.fileno()
         with self._idle_lock:
             self.keepalived_conns.append(conn)
             self._idle_conns[conn.fd] = conn
             if not self.alive:  # stopping: linger briefly, as gunicorn does
                 conn.timeout = min(timeout, time.monotonic() + gthread.STOP_KEEPALIVE_LINGER)
             # Armed under the lock: the main thread cannot close it in between.
-            if getattr(conn, "armed", False):
+            if conn.armed:
                 self._idle.modify(conn.fd, _WAIT_EVENTS)
             else:
                 self._idle.register(conn.fd, _WAIT_EVENTS)

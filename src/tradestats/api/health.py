@@ -15,6 +15,7 @@ from tradestats.api.openapi import ResponseSpec
 from tradestats.services import Services, services_of
 from tradestats.store.engine import ping
 from tradestats.store.kv import INSTANCE_ID_KEY, get_value
+from tradestats.telemetry.logs import iso_utc
 
 HEALTH_MEDIA_TYPE = "application/health+json"
 HEALTH_CACHE_CONTROL = "no-store, max-age=0"
@@ -54,20 +55,8 @@ class Info(BaseModel):
     sharedState: bool
 
 
-_second: tuple[int, str] = (-1, "")
-
-
 def _now() -> str:
-    """UTC now as ISO 8601 with milliseconds and ``Z``. The text of the second is kept
-    for the rest of that second: liveness puts a timestamp in every answer, and
-    ``datetime.isoformat`` per request was a fifth of that answer's own time (py-spy)."""
-    global _second
-    now = time.time()
-    second = int(now)
-    cached = _second  # one tuple: never a second's text with another second's number
-    if cached[0] != second:
-        cached = _second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-    return f"{cached[1]}.{int((now - second) * 1000):03d}Z"
+    return iso_utc(time.time())
 
 
 def overall_status(checks: dict[str, list[dict[str, Any]]]) -> str:

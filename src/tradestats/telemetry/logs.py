@@ -26,22 +26,28 @@ _STANDARD_ATTRS = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "a
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str, ensure_ascii=False)
 
 
+_iso_second: tuple[int, str] = (-1, "")
+
+
+def iso_utc(created: float) -> str:
+    """`created` (epoch seconds) in UTC as ISO 8601 with milliseconds and ``Z``, the form
+    of every timestamp the service writes (log lines, health checks). The text of the
+    second is formatted once per second, not once per call; it is kept as one tuple, so
+    a thread never pairs one second's number with another second's text."""
+    global _iso_second
+    second = int(created)
+    cached = _iso_second
+    if cached[0] != second:
+        cached = _iso_second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+    return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """Formats a record as one JSON line: time, level, logger, message, request_id, extras."""
 
-    _second = -1
-    _second_text = ""
-
-    def _timestamp(self, created: float) -> str:
-        second = int(created)
-        if second != self._second:  # strftime once per second, not once per line
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
-
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "time": self._timestamp(record.created),
+            "time": iso_utc(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -79,8 +85,6 @@ class TextFormatter(logging.Formatter):
 #: path, status, duration in ms.
 AccessEntry = tuple[float, str, str, str, str, int, float]
 
-_access_formatter = JsonFormatter()
-
 
 def format_access(
     created: float, rid: str, method: str, route: str, path: str, status: int, duration_ms: float
@@ -89,7 +93,7 @@ def format_access(
     order), built directly: method, route and request id are already validated tokens,
     so only the path, which the client chose, needs JSON escaping."""
     return (
-        f'{{"time":"{_access_formatter._timestamp(created)}","level":"info",'
+        f'{{"time":"{iso_utc(created)}","level":"info",'
         f'"logger":"{ACCESS_LOGGER}","message":"request","request_id":"{rid}",'
         f'"method":"{method}","route":{_ENCODER.encode(route)},'
         f'"path":{_ENCODER.encode(path)},"status":{status},"duration_ms":{duration_ms!r}}}'

@@ -27,6 +27,11 @@ from prometheus_client import multiprocess as _multiprocess
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
+
+def multiprocess_enabled() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
+
+
 _pid = [os.getpid()]
 
 
@@ -46,7 +51,7 @@ os.register_at_fork(after_in_child=_forked)
 # process that set PROMETHEUS_MULTIPROC_DIR after that import still writes shared files.
 values.ValueClass = (
     values.MultiProcessValue(process_identifier=_process_id)  # type: ignore[no-untyped-call]
-    if os.environ.get(MULTIPROC_ENV)
+    if multiprocess_enabled()
     else values.MutexValue
 )
 
@@ -120,10 +125,6 @@ CACHE_REQUESTS = Counter(
     "Cache lookups by data kind and result (hit, miss, stale).",
     ["kind", "result"],
 )
-
-
-def multiprocess_enabled() -> bool:
-    return bool(os.environ.get(MULTIPROC_ENV))
 
 
 def render_metrics() -> tuple[bytes, str]:
